@@ -1,0 +1,1 @@
+//! OCI API Gateway: deployments, routes, JWT policies, TLS-terminating proxy

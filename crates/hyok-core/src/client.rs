@@ -1,0 +1,349 @@
+//! An HTTP(S) client whose name resolution and connection policy are pluggable.
+//!
+//! Every lab hop and every host-side tool uses it. A [`Dial`] turns `host:port` into the real
+//! loopback socket behind it (and may refuse, as the network model does); TLS is verified
+//! against the CA bundle the caller gives, with the URL's host as the server name.
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::BodyExt;
+use hyper_util::{
+    client::legacy::{Client, connect::{Connected, Connection}},
+    rt::{TokioExecutor, TokioIo},
+};
+use rustls::{ClientConfig, pki_types::ServerName};
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsConnector, client::TlsStream};
+
+/// Boxed error type used across hyper boundaries.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// A boxed future.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a connection could not be made before any byte was sent.
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DialError {
+    /// The name did not resolve.
+    #[error("{0}")]
+    Dns(String),
+    /// Routing or a security rule refused the connection.
+    #[error("{0}")]
+    Denied(String),
+    /// Nothing listens at the destination.
+    #[error("{0}")]
+    NoListener(String),
+}
+
+/// Resolves and authorises a destination, returning the real socket to connect to and a label
+/// for the destination (its virtual address).
+pub trait Dial: Send + Sync + 'static {
+    /// Resolve `host:port` to the real socket address of the listener behind it.
+    fn dial(&self, host: &str, port: u16) -> BoxFuture<'_, Result<Dialed, DialError>>;
+}
+
+/// Where a dial leads.
+#[derive(Clone, Debug)]
+pub struct Dialed {
+    /// The real socket to connect to.
+    pub real: SocketAddr,
+    /// The destination as the lab names it (e.g. `172.16.1.103:443`).
+    pub label: String,
+}
+
+/// A fixed table of `host:port` → real socket; anything else is connected to as written.
+/// Host-side tools use it to reach lab services through their host URLs with the real names.
+#[derive(Clone, Debug, Default)]
+pub struct StaticDial {
+    map: HashMap<(String, u16), SocketAddr>,
+}
+
+impl StaticDial {
+    /// An empty table.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Pin `host:port` to `real`.
+    pub fn pin(mut self, host: &str, port: u16, real: SocketAddr) -> Self {
+        self.map.insert((host.to_ascii_lowercase(), port), real);
+        self
+    }
+}
+
+impl Dial for StaticDial {
+    fn dial(&self, host: &str, port: u16) -> BoxFuture<'_, Result<Dialed, DialError>> {
+        let host = host.to_ascii_lowercase();
+        Box::pin(async move {
+            if let Some(real) = self.map.get(&(host.clone(), port)) {
+                return Ok(Dialed { real: *real, label: format!("{host}:{port}") });
+            }
+            let mut addrs = tokio::net::lookup_host((host.as_str(), port))
+                .await
+                .map_err(|e| DialError::Dns(format!("cannot resolve {host}: {e}")))?;
+            let real = addrs.next().ok_or_else(|| DialError::Dns(format!("{host} has no address")))?;
+            Ok(Dialed { real, label: format!("{host}:{port}") })
+        })
+    }
+}
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The URL is not usable.
+    #[error("bad URL {0}")]
+    BadUrl(String),
+    /// Resolution or policy refused the connection.
+    #[error(transparent)]
+    Dial(#[from] DialError),
+    /// The TLS handshake failed (untrusted chain, wrong name, protocol).
+    #[error("TLS handshake with {peer} failed: {reason}")]
+    Tls {
+        /// Destination label.
+        peer: String,
+        /// rustls's reason.
+        reason: String,
+    },
+    /// TCP connect failed.
+    #[error("connection to {peer} failed: {reason}")]
+    Connect {
+        /// Destination label.
+        peer: String,
+        /// OS reason.
+        reason: String,
+    },
+    /// No answer in time.
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    /// The connection broke or the peer spoke bad HTTP.
+    #[error("HTTP exchange failed: {0}")]
+    Http(String),
+    /// The response body was larger than allowed.
+    #[error("response body larger than {0} bytes")]
+    TooLarge(usize),
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct ConnectFailure(ClientError);
+
+/// An HTTP/1.1 client with a pool, a [`Dial`] and a TLS config.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Client<Connector, Body>,
+    timeout: Duration,
+    max_response: usize,
+}
+
+impl std::fmt::Debug for HttpClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClient").finish_non_exhaustive()
+    }
+}
+
+impl HttpClient {
+    /// A client that dials with `dial` and verifies TLS with `tls`.
+    pub fn new(dial: Arc<dyn Dial>, tls: Arc<ClientConfig>) -> Self {
+        let connector = Connector { dial, tls: TlsConnector::from(tls), connect_timeout: Duration::from_secs(5) };
+        let inner = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_max_idle_per_host(64)
+            .build(connector);
+        Self { inner, timeout: Duration::from_secs(30), max_response: 16 * 1024 * 1024 }
+    }
+
+    /// Overall timeout per request (default 30 s).
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Largest body [`HttpClient::send`] buffers (default 16 MiB).
+    pub fn with_max_response(mut self, max: usize) -> Self {
+        self.max_response = max;
+        self
+    }
+
+    /// Send a request and return the response with a streaming body.
+    pub async fn send_streaming(&self, req: Request<Body>) -> Result<Response<hyper::body::Incoming>, ClientError> {
+        match tokio::time::timeout(self.timeout, self.inner.request(req)).await {
+            Err(_) => Err(ClientError::Timeout(self.timeout)),
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(classify(e)),
+        }
+    }
+
+    /// Send a request and buffer the whole response body.
+    pub async fn send(&self, req: Request<Body>) -> Result<Response<Bytes>, ClientError> {
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let resp = self.send_streaming(req).await?;
+        let (parts, body) = resp.into_parts();
+        let limited = http_body_util::Limited::new(body, self.max_response);
+        let bytes = match tokio::time::timeout_at(deadline, limited.collect()).await {
+            Err(_) => return Err(ClientError::Timeout(self.timeout)),
+            Ok(Ok(c)) => c.to_bytes(),
+            Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+                return Err(ClientError::TooLarge(self.max_response));
+            }
+            Ok(Err(e)) => return Err(ClientError::Http(e.to_string())),
+        };
+        Ok(Response::from_parts(parts, bytes))
+    }
+
+    /// GET a URL and parse JSON, with extra headers.
+    pub async fn get_json(&self, url: &str, headers: &[(&str, &str)]) -> Result<(http::StatusCode, serde_json::Value), ClientError> {
+        let mut b = Request::get(url);
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let req = b.body(Body::empty()).map_err(|e| ClientError::BadUrl(e.to_string()))?;
+        let resp = self.send(req).await?;
+        let v = serde_json::from_slice(resp.body()).unwrap_or(serde_json::Value::Null);
+        Ok((resp.status(), v))
+    }
+}
+
+fn classify(e: hyper_util::client::legacy::Error) -> ClientError {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = src {
+        if let Some(ConnectFailure(inner)) = s.downcast_ref::<ConnectFailure>() {
+            return match inner {
+                ClientError::Dial(d) => ClientError::Dial(d.clone()),
+                ClientError::Tls { peer, reason } => ClientError::Tls { peer: peer.clone(), reason: reason.clone() },
+                ClientError::Connect { peer, reason } => ClientError::Connect { peer: peer.clone(), reason: reason.clone() },
+                other => ClientError::Http(other.to_string()),
+            };
+        }
+        src = s.source();
+    }
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    ClientError::Http(msg)
+}
+
+#[derive(Clone)]
+struct Connector {
+    dial: Arc<dyn Dial>,
+    tls: TlsConnector,
+    connect_timeout: Duration,
+}
+
+impl tower::Service<Uri> for Connector {
+    type Response = LabIo;
+    type Error = BoxError;
+    type Future = BoxFuture<'static, Result<LabIo, BoxError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move { this.connect(uri).await.map_err(|e| Box::new(ConnectFailure(e)) as BoxError) })
+    }
+}
+
+impl Connector {
+    async fn connect(&self, uri: Uri) -> Result<LabIo, ClientError> {
+        let host = uri.host().ok_or_else(|| ClientError::BadUrl(uri.to_string()))?;
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let https = uri.scheme_str() == Some("https");
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let dialed = self.dial.dial(&host, port).await?;
+        let tcp = match tokio::time::timeout(self.connect_timeout, TcpStream::connect(dialed.real)).await {
+            Err(_) => return Err(ClientError::Connect { peer: dialed.label, reason: "connect timed out".into() }),
+            Ok(Err(e)) => return Err(ClientError::Connect { peer: dialed.label, reason: e.to_string() }),
+            Ok(Ok(s)) => s,
+        };
+        let _ = tcp.set_nodelay(true);
+        if !https {
+            return Ok(LabIo(TokioIo::new(Stream::Plain(tcp))));
+        }
+        let name = ServerName::try_from(host.clone())
+            .map_err(|_| ClientError::BadUrl(format!("{host} is not a valid TLS server name")))?;
+        match self.tls.connect(name, tcp).await {
+            Ok(s) => Ok(LabIo(TokioIo::new(Stream::Tls(Box::new(s))))),
+            Err(e) => {
+                let reason = e.get_ref().map(|r| r.to_string()).unwrap_or_else(|| e.to_string());
+                Err(ClientError::Tls { peer: format!("{host}:{port} ({})", dialed.label), reason })
+            }
+        }
+    }
+}
+
+enum Stream {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// The connection type the pool holds.
+pub struct LabIo(TokioIo<Stream>);
+
+impl Connection for LabIo {
+    fn connected(&self) -> Connected {
+        Connected::new()
+    }
+}
+
+impl hyper::rt::Read for LabIo {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: hyper::rt::ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
+    }
+}
+
+impl hyper::rt::Write for LabIo {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().0).poll_write(cx, buf)
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_flush(cx)
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}

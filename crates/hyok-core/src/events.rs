@@ -1,0 +1,185 @@
+//! Hop events: one record per hop of every request (source, destination, outcome, reason).
+//!
+//! The grader, `hyok-lab trace` and a future web console read them. They are kept in a bounded
+//! in-memory ring and, when the lab has a lab dir, appended to `events.jsonl` there.
+
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::VecDeque,
+    io::Write,
+    path::PathBuf,
+    sync::{Arc, Mutex},
+};
+
+/// How a hop ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The hop completed and the peer answered with a success status.
+    Ok,
+    /// The peer answered with an error status.
+    Error,
+    /// The network model refused the connection (routing or security list).
+    Denied,
+    /// Name resolution failed.
+    DnsFailed,
+    /// TLS verification failed.
+    TlsFailed,
+    /// Nothing answered, or the connection broke, or it timed out.
+    Unreachable,
+}
+
+/// One hop of one request.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HopEvent {
+    /// Milliseconds since the Unix epoch when the hop started.
+    pub ts_ms: i64,
+    /// The `opc-request-id` the hop carried.
+    pub request_id: String,
+    /// What the hop is, in the tutorial's words (e.g. `private endpoint → API gateway`).
+    pub hop: String,
+    /// Source name and virtual address (`kms@172.16.1.104`).
+    pub source: String,
+    /// Destination name or URL and virtual address.
+    pub destination: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// HTTP status, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Why it ended this way, in plain words.
+    pub reason: String,
+    /// What decided it: a security-list rule, a DNS view, a certificate, a route.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// Duration of the hop in microseconds.
+    pub duration_us: u64,
+}
+
+const RING: usize = 20_000;
+
+/// A shared, bounded log of hop events.
+#[derive(Clone, Default)]
+pub struct EventLog {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    ring: VecDeque<HopEvent>,
+    file: Option<std::io::BufWriter<std::fs::File>>,
+}
+
+impl std::fmt::Debug for EventLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventLog").finish_non_exhaustive()
+    }
+}
+
+impl EventLog {
+    /// An in-memory log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A log that also appends JSON lines to `path`.
+    pub fn with_file(path: PathBuf) -> std::io::Result<Self> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        let log = Self::default();
+        log.lock().file = Some(std::io::BufWriter::new(file));
+        Ok(log)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        // A panic while holding the lock cannot leave the ring inconsistent; keep going.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record one hop.
+    pub fn record(&self, event: HopEvent) {
+        tracing::debug!(
+            request_id = %event.request_id, hop = %event.hop, outcome = ?event.outcome,
+            status = ?event.status, reason = %event.reason, "hop"
+        );
+        let mut inner = self.lock();
+        if let Some(file) = inner.file.as_mut()
+            && let Ok(line) = serde_json::to_string(&event)
+        {
+            let _ = writeln!(file, "{line}");
+            let _ = file.flush();
+        }
+        if inner.ring.len() == RING {
+            inner.ring.pop_front();
+        }
+        inner.ring.push_back(event);
+    }
+
+    /// Every hop of one request, oldest first.
+    pub fn by_request(&self, request_id: &str) -> Vec<HopEvent> {
+        self.lock().ring.iter().filter(|e| e.request_id == request_id).cloned().collect()
+    }
+
+    /// The most recent `n` hops, oldest first.
+    pub fn last(&self, n: usize) -> Vec<HopEvent> {
+        let inner = self.lock();
+        inner.ring.iter().skip(inner.ring.len().saturating_sub(n)).cloned().collect()
+    }
+
+    /// Number of hops held in memory.
+    pub fn len(&self) -> usize {
+        self.lock().ring.len()
+    }
+
+    /// True when no hop was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Read hop events back from an `events.jsonl` file (skips lines that do not parse).
+pub fn read_jsonl(path: &std::path::Path) -> std::io::Result<Vec<HopEvent>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(id: &str) -> HopEvent {
+        HopEvent {
+            ts_ms: now_ms(),
+            request_id: id.into(),
+            hop: "a → b".into(),
+            source: "a".into(),
+            destination: "b".into(),
+            outcome: Outcome::Ok,
+            status: Some(200),
+            reason: "ok".into(),
+            decided_by: None,
+            duration_us: 5,
+        }
+    }
+
+    #[test]
+    fn events_are_found_by_request_and_written_to_file() {
+        let dir = std::env::temp_dir().join(format!("hyok-events-{}", crate::ids::hex32()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("events.jsonl");
+        let log = EventLog::with_file(path.clone()).expect("log");
+        log.record(ev("r1"));
+        log.record(ev("r2"));
+        log.record(ev("r1"));
+        assert_eq!(log.by_request("r1").len(), 2);
+        assert_eq!(log.last(1)[0].request_id, "r1");
+        let back = read_jsonl(&path).expect("read");
+        assert_eq!(back.len(), 3);
+        assert_eq!(back[1], log.by_request("r2")[0]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,1 @@
+//! Thales CipherTrust Manager: auth, CA, keys, CCKM for OCI and the External KMS vendor API

@@ -1,0 +1,1 @@
+//! OCI private DNS model (views, zones, records, resolvers) served by hickory-server

@@ -1,0 +1,1 @@
+//! Composes the lab: starts every service, writes lab.json, status and down

@@ -1,0 +1,1 @@
+//! OCI services: request signing, networking, DNS, Certificates, KMS, Object Storage

@@ -1,0 +1,1 @@
+//! Helpers for HYOK Lab tests: tracing init, eventually, in-process labs
