@@ -1,1 +1,47 @@
-//! OCI API Gateway: deployments, routes, JWT policies, TLS-terminating proxy
+//! OCI API Gateway for HYOK Lab: the deployment model (`ApiSpecification`), route matching,
+//! JWT policies, backend health checks and the TLS-terminating data plane.
+//!
+//! The control plane (`hyok-oci`) owns gateways and deployments as OCI resources and calls into
+//! this crate: [`spec::parse_specification`] + [`spec::validate`] at create/update,
+//! [`Gateway::check_deployment`] to decide ACTIVE or FAILED, then [`Gateway::set_deployment`].
+//! The lab composer serves [`Gateway::router`] with [`Gateway::tls_config`] on the gateway's
+//! socket. Invariant: every outbound connection goes through the [`hyok_core::client::Dial`]
+//! the gateway was given, so the network model decides what the gateway can reach.
+
+pub mod auth;
+pub mod dataplane;
+pub mod health;
+pub mod routing;
+pub mod spec;
+pub mod tls;
+
+pub use dataplane::{Gateway, GatewayConfig, MAX_PROXY_BODY_BYTES};
+pub use health::{HealthFailure, check_backend};
+pub use spec::{ApiSpecification, SpecError, parse_specification, validate};
+pub use tls::{ECDSA_REFUSED, check_gateway_certificate, gateway_tls_config};
+
+/// Errors of the API gateway's model and configuration.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GatewayError {
+    /// The gateway certificate has an ECDSA key (see [`ECDSA_REFUSED`]).
+    #[error("{0}")]
+    EcdsaCertificate(String),
+    /// The gateway certificate or key cannot be used.
+    #[error("invalid gateway certificate: {0}")]
+    Certificate(String),
+    /// A CA bundle does not parse.
+    #[error("invalid CA bundle: {0}")]
+    CaBundle(String),
+    /// The deployment specification or path prefix is invalid.
+    #[error("{}", spec::join_errors(.0))]
+    InvalidSpec(Vec<SpecError>),
+    /// Another deployment on this gateway already uses the prefix.
+    #[error("pathPrefix: {prefix} is already used by deployment {other} on this gateway")]
+    PrefixConflict {
+        /// The prefix asked for.
+        prefix: String,
+        /// The deployment that has it.
+        other: String,
+    },
+}

@@ -22,6 +22,7 @@ use std::{
     task::{Context, Poll},
     time::Duration,
 };
+use crate::events::{EventLog, HopEvent, Outcome};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsConnector, client::TlsStream};
 
@@ -50,6 +51,12 @@ pub enum DialError {
 pub trait Dial: Send + Sync + 'static {
     /// Resolve `host:port` to the real socket address of the listener behind it.
     fn dial(&self, host: &str, port: u16) -> BoxFuture<'_, Result<Dialed, DialError>>;
+
+    /// A number that changes whenever routing, security rules or DNS change. Clients drop their
+    /// pooled connections when it moves, so a rule change applies to live traffic at once.
+    fn epoch(&self) -> u64 {
+        0
+    }
 }
 
 /// Where a dial leads.
@@ -137,12 +144,19 @@ pub enum ClientError {
 #[error("{0}")]
 struct ConnectFailure(ClientError);
 
+/// The name of a hop, put in a request's extensions so the recorded [`HopEvent`] says what the
+/// hop is in the tutorial's words.
+#[derive(Clone, Debug)]
+pub struct HopName(pub String);
+
 /// An HTTP/1.1 client with a pool, a [`Dial`] and a TLS config.
 #[derive(Clone)]
 pub struct HttpClient {
-    inner: Client<Connector, Body>,
+    pool: Arc<std::sync::RwLock<(u64, Client<Connector, Body>)>>,
+    connector: Connector,
     timeout: Duration,
     max_response: usize,
+    events: Option<(EventLog, String)>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -155,11 +169,39 @@ impl HttpClient {
     /// A client that dials with `dial` and verifies TLS with `tls`.
     pub fn new(dial: Arc<dyn Dial>, tls: Arc<ClientConfig>) -> Self {
         let connector = Connector { dial, tls: TlsConnector::from(tls), connect_timeout: Duration::from_secs(5) };
-        let inner = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(64)
-            .build(connector);
-        Self { inner, timeout: Duration::from_secs(30), max_response: 16 * 1024 * 1024 }
+        let epoch = connector.dial.epoch();
+        let pool = Arc::new(std::sync::RwLock::new((epoch, build_pool(connector.clone()))));
+        Self { pool, connector, timeout: Duration::from_secs(30), max_response: 16 * 1024 * 1024, events: None }
+    }
+
+    /// Record a [`HopEvent`] for every request, with `source` as the hop's source label.
+    pub fn with_events(mut self, events: EventLog, source: impl Into<String>) -> Self {
+        self.events = Some((events, source.into()));
+        self
+    }
+
+    /// Connect timeout (default 5 s).
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connector.connect_timeout = timeout;
+        let epoch = self.connector.dial.epoch();
+        self.pool = Arc::new(std::sync::RwLock::new((epoch, build_pool(self.connector.clone()))));
+        self
+    }
+
+    fn client(&self) -> Client<Connector, Body> {
+        let epoch = self.connector.dial.epoch();
+        {
+            let g = self.pool.read().unwrap_or_else(|p| p.into_inner());
+            if g.0 == epoch {
+                return g.1.clone();
+            }
+        }
+        // The network changed: start a fresh pool so every connection is dialled again.
+        let mut g = self.pool.write().unwrap_or_else(|p| p.into_inner());
+        if g.0 != epoch {
+            *g = (epoch, build_pool(self.connector.clone()));
+        }
+        g.1.clone()
     }
 
     /// Overall timeout per request (default 30 s).
@@ -176,11 +218,55 @@ impl HttpClient {
 
     /// Send a request and return the response with a streaming body.
     pub async fn send_streaming(&self, req: Request<Body>) -> Result<Response<hyper::body::Incoming>, ClientError> {
-        match tokio::time::timeout(self.timeout, self.inner.request(req)).await {
+        let started = std::time::Instant::now();
+        let ts_ms = crate::events::now_ms();
+        let hop = req.extensions().get::<HopName>().map(|h| h.0.clone());
+        let request_id = req
+            .headers()
+            .get(crate::request_id::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let dest = format!("{} {}", req.method(), req.uri());
+        let result = match tokio::time::timeout(self.timeout, self.client().request(req)).await {
             Err(_) => Err(ClientError::Timeout(self.timeout)),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err(classify(e)),
+        };
+        if let Some((log, source)) = &self.events {
+            let (outcome, status, reason, decided_by) = match &result {
+                Ok(r) if r.status().is_success() || r.status().is_redirection() => {
+                    (Outcome::Ok, Some(r.status().as_u16()), r.status().to_string(), None)
+                }
+                Ok(r) => (Outcome::Error, Some(r.status().as_u16()), format!("peer answered {}", r.status()), None),
+                Err(e) => {
+                    let outcome = match e {
+                        ClientError::Dial(DialError::Dns(_)) => Outcome::DnsFailed,
+                        ClientError::Dial(DialError::Denied(_)) => Outcome::Denied,
+                        ClientError::Tls { .. } => Outcome::TlsFailed,
+                        _ => Outcome::Unreachable,
+                    };
+                    let decided = match e {
+                        ClientError::Dial(d) => Some(d.to_string()),
+                        _ => None,
+                    };
+                    (outcome, None, e.to_string(), decided)
+                }
+            };
+            log.record(HopEvent {
+                ts_ms,
+                request_id,
+                hop: hop.unwrap_or_else(|| format!("{source} → {dest}")),
+                source: source.clone(),
+                destination: dest,
+                outcome,
+                status,
+                reason,
+                decided_by,
+                duration_us: started.elapsed().as_micros() as u64,
+            });
         }
+        result
     }
 
     /// Send a request and buffer the whole response body.
@@ -211,6 +297,13 @@ impl HttpClient {
         let v = serde_json::from_slice(resp.body()).unwrap_or(serde_json::Value::Null);
         Ok((resp.status(), v))
     }
+}
+
+fn build_pool(connector: Connector) -> Client<Connector, Body> {
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .build(connector)
 }
 
 fn classify(e: hyper_util::client::legacy::Error) -> ClientError {

@@ -1,0 +1,693 @@
+//! OCI's `ApiSpecification` (the body of a deployment) as serde types, and its validation.
+//!
+//! Field names and enum values follow the OCI SDK (`apigateway` package): camelCase, a `type`
+//! discriminator on polymorphic objects. Only the parts the lab executes are modelled; anything
+//! else is refused by name (unknown fields fail to parse) rather than silently ignored.
+//! Validation messages name the offending field the way OCI does
+//! (`specification.routes[0].backend.url: …`).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A deployment specification: deployment-wide request policies and the routes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSpecification {
+    /// Policies applied to every route (authentication).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_policies: Option<ApiSpecificationRequestPolicies>,
+    /// Logging policies; accepted and stored, the lab always writes its own access log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging_policies: Option<serde_json::Value>,
+    /// The routes, matched below the deployment's path prefix.
+    #[serde(default)]
+    pub routes: Vec<ApiSpecificationRoute>,
+}
+
+/// Deployment-wide request policies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSpecificationRequestPolicies {
+    /// How callers authenticate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<AuthenticationPolicy>,
+}
+
+/// `requestPolicies.authentication`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum AuthenticationPolicy {
+    /// The older JWT policy (issuers, audiences and keys at the top level).
+    #[serde(rename = "JWT_AUTHENTICATION")]
+    Jwt(JwtAuthenticationPolicy),
+    /// The newer token policy (keys and claims under `validationPolicy`).
+    #[serde(rename = "TOKEN_AUTHENTICATION")]
+    Token(TokenAuthenticationPolicy),
+}
+
+/// `JWT_AUTHENTICATION`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JwtAuthenticationPolicy {
+    /// Header that carries the token (e.g. `Authorization`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_header: Option<String>,
+    /// Query parameter that carries the token, instead of a header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_query_param: Option<String>,
+    /// Scheme before the token in the header (e.g. `Bearer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_auth_scheme: Option<String>,
+    /// Accepted `iss` values.
+    #[serde(default)]
+    pub issuers: Vec<String>,
+    /// Accepted `aud` values (one match is enough).
+    #[serde(default)]
+    pub audiences: Vec<String>,
+    /// Where the verification keys come from.
+    pub public_keys: PublicKeySet,
+    /// Extra claims to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_claims: Option<Vec<JsonWebTokenClaim>>,
+    /// Clock skew tolerated on `exp`/`nbf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_clock_skew_in_seconds: Option<f32>,
+    /// Let requests without a token through to `ANONYMOUS` routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_anonymous_access_allowed: Option<bool>,
+}
+
+/// `TOKEN_AUTHENTICATION`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenAuthenticationPolicy {
+    /// Header that carries the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_header: Option<String>,
+    /// Query parameter that carries the token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_query_param: Option<String>,
+    /// Scheme before the token in the header.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_auth_scheme: Option<String>,
+    /// Clock skew tolerated on `exp`/`nbf`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_clock_skew_in_seconds: Option<f32>,
+    /// Let requests without a token through to `ANONYMOUS` routes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_anonymous_access_allowed: Option<bool>,
+    /// How tokens are validated.
+    pub validation_policy: TokenValidationPolicy,
+}
+
+/// `TOKEN_AUTHENTICATION.validationPolicy`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum TokenValidationPolicy {
+    /// Keys fetched from a JWKS URI.
+    #[serde(rename = "REMOTE_JWKS", rename_all = "camelCase")]
+    RemoteJwks {
+        /// The JWKS URI; must be reachable without authentication.
+        uri: String,
+        /// Cache lifetime of the fetched set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_cache_duration_in_hours: Option<i64>,
+        /// Skip TLS verification of the JWKS host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        is_ssl_verify_disabled: Option<bool>,
+        /// Issuers, audiences and claims to check.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        additional_validation_policy: Option<AdditionalValidationPolicy>,
+    },
+    /// Keys given inline.
+    #[serde(rename = "STATIC_KEYS", rename_all = "camelCase")]
+    StaticKeys {
+        /// The keys.
+        #[serde(default)]
+        keys: Vec<StaticPublicKey>,
+        /// Issuers, audiences and claims to check.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        additional_validation_policy: Option<AdditionalValidationPolicy>,
+    },
+}
+
+/// `additionalValidationPolicy` of a token validation policy.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AdditionalValidationPolicy {
+    /// Accepted `iss` values; none means any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuers: Option<Vec<String>>,
+    /// Accepted `aud` values; none means any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audiences: Option<Vec<String>>,
+    /// Extra claims to check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_claims: Option<Vec<JsonWebTokenClaim>>,
+}
+
+/// `publicKeys` of a JWT policy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum PublicKeySet {
+    /// Keys fetched from a JWKS URI.
+    #[serde(rename = "REMOTE_JWKS", rename_all = "camelCase")]
+    RemoteJwks {
+        /// The JWKS URI; must be reachable without authentication.
+        uri: String,
+        /// Cache lifetime of the fetched set.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_cache_duration_in_hours: Option<i64>,
+        /// Skip TLS verification of the JWKS host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        is_ssl_verify_disabled: Option<bool>,
+    },
+    /// Keys given inline.
+    #[serde(rename = "STATIC_KEYS")]
+    StaticKeys {
+        /// The keys.
+        #[serde(default)]
+        keys: Vec<StaticPublicKey>,
+    },
+}
+
+/// One inline public key.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "format", deny_unknown_fields)]
+pub enum StaticPublicKey {
+    /// A JWK (RSA: `n`, `e`).
+    #[serde(rename = "JSON_WEB_KEY", rename_all = "camelCase")]
+    JsonWebKey {
+        /// Key id, matched against the token's `kid`.
+        kid: String,
+        /// Key type; the lab supports `RSA`.
+        kty: String,
+        /// Intended use (`sig`).
+        #[serde(default, rename = "use", skip_serializing_if = "Option::is_none")]
+        use_: Option<String>,
+        /// Operations (`verify`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key_ops: Option<Vec<String>>,
+        /// Algorithm (`RS256`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        alg: Option<String>,
+        /// RSA modulus, base64url.
+        n: String,
+        /// RSA exponent, base64url.
+        e: String,
+    },
+    /// A PEM public key.
+    #[serde(rename = "PEM")]
+    Pem {
+        /// Key id, matched against the token's `kid`.
+        kid: String,
+        /// PEM text (`-----BEGIN PUBLIC KEY-----`).
+        key: String,
+    },
+}
+
+impl StaticPublicKey {
+    /// The key id.
+    pub fn kid(&self) -> &str {
+        match self {
+            StaticPublicKey::JsonWebKey { kid, .. } | StaticPublicKey::Pem { kid, .. } => kid,
+        }
+    }
+}
+
+/// One entry of `verifyClaims`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonWebTokenClaim {
+    /// Claim name.
+    pub key: String,
+    /// Accepted values; empty or absent means any value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+    /// The claim must be present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_required: Option<bool>,
+}
+
+/// One route.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSpecificationRoute {
+    /// Path below the prefix, with `{name}` and `{name*}` parameters.
+    pub path: String,
+    /// Allowed methods; absent means `ANY`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub methods: Option<Vec<String>>,
+    /// Where matching requests go.
+    pub backend: ApiSpecificationRouteBackend,
+    /// Route policies (authorization).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_policies: Option<ApiSpecificationRouteRequestPolicies>,
+    /// Logging policies; accepted and stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging_policies: Option<serde_json::Value>,
+}
+
+/// A route's backend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ApiSpecificationRouteBackend {
+    /// Proxy to an HTTP(S) URL.
+    #[serde(rename = "HTTP_BACKEND")]
+    Http(HttpBackend),
+    /// Answer with a fixed response.
+    #[serde(rename = "STOCK_RESPONSE_BACKEND")]
+    StockResponse(StockResponseBackend),
+}
+
+/// `HTTP_BACKEND`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpBackend {
+    /// Backend URL, may use `${request.path[x]}`, `${request.query[x]}`, `${request.headers[x]}`.
+    pub url: String,
+    /// Seconds to establish the connection (default 60).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect_timeout_in_seconds: Option<f32>,
+    /// Seconds to wait for the response (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_timeout_in_seconds: Option<f32>,
+    /// Seconds to transmit the request (default 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_timeout_in_seconds: Option<f32>,
+    /// Skip verification of the backend's certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_ssl_verify_disabled: Option<bool>,
+}
+
+/// Default and bounds of the backend timeouts (seconds): (default, min, max).
+pub const CONNECT_TIMEOUT: (f32, f32, f32) = (60.0, 1.0, 75.0);
+/// Read timeout: (default, min, max).
+pub const READ_TIMEOUT: (f32, f32, f32) = (10.0, 1.0, 300.0);
+/// Send timeout: (default, min, max).
+pub const SEND_TIMEOUT: (f32, f32, f32) = (10.0, 1.0, 300.0);
+
+impl HttpBackend {
+    /// Connect timeout with the default applied.
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        secs(self.connect_timeout_in_seconds, CONNECT_TIMEOUT.0)
+    }
+    /// Read timeout with the default applied.
+    pub fn read_timeout(&self) -> std::time::Duration {
+        secs(self.read_timeout_in_seconds, READ_TIMEOUT.0)
+    }
+    /// Send timeout with the default applied.
+    pub fn send_timeout(&self) -> std::time::Duration {
+        secs(self.send_timeout_in_seconds, SEND_TIMEOUT.0)
+    }
+    /// True unless `isSslVerifyDisabled` is set.
+    pub fn verify_tls(&self) -> bool {
+        !self.is_ssl_verify_disabled.unwrap_or(false)
+    }
+}
+
+fn secs(v: Option<f32>, default: f32) -> std::time::Duration {
+    let v = v.filter(|v| v.is_finite() && *v > 0.0).unwrap_or(default);
+    std::time::Duration::from_secs_f32(v)
+}
+
+/// `STOCK_RESPONSE_BACKEND`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StockResponseBackend {
+    /// HTTP status.
+    pub status: u16,
+    /// Body text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Response headers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Vec<HeaderFieldSpecification>>,
+}
+
+/// A `{name, value}` header.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HeaderFieldSpecification {
+    /// Header name.
+    pub name: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// Route request policies.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSpecificationRouteRequestPolicies {
+    /// Who may call this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization: Option<RouteAuthorizationPolicy>,
+}
+
+/// `route.requestPolicies.authorization`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", deny_unknown_fields)]
+pub enum RouteAuthorizationPolicy {
+    /// The token's `scope` must contain one of these.
+    #[serde(rename = "ANY_OF", rename_all = "camelCase")]
+    AnyOf {
+        /// Accepted scopes (case-sensitive).
+        allowed_scope: Vec<String>,
+    },
+    /// Any authenticated caller (the default when authentication is configured).
+    #[serde(rename = "AUTHENTICATION_ONLY")]
+    AuthenticationOnly,
+    /// Callers without a token too (needs `isAnonymousAccessAllowed`).
+    #[serde(rename = "ANONYMOUS")]
+    Anonymous,
+}
+
+/// Methods OCI accepts in `routes[].methods`.
+pub const METHODS: [&str; 8] = ["ANY", "HEAD", "GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// One validation problem, naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SpecError {
+    /// Field path, e.g. `specification.routes[0].backend.url`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl SpecError {
+    fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// Join several errors into one OCI-style message (`a: x; b: y`).
+pub fn join_errors(errors: &[SpecError]) -> String {
+    errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// Parse a `specification` JSON value, reporting the failing field by path.
+pub fn parse_specification(value: &serde_json::Value) -> Result<ApiSpecification, SpecError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "specification".to_string() } else { format!("specification.{path}") };
+        SpecError::new(field, e.into_inner().to_string())
+    })
+}
+
+/// Validate a path prefix and a specification as OCI does at CreateDeployment/UpdateDeployment.
+pub fn validate(spec: &ApiSpecification, path_prefix: &str) -> Result<(), Vec<SpecError>> {
+    let mut errs = Vec::new();
+    validate_prefix(path_prefix, &mut errs);
+    let auth = spec.request_policies.as_ref().and_then(|p| p.authentication.as_ref());
+    if let Some(auth) = auth {
+        validate_auth(auth, "specification.requestPolicies.authentication", &mut errs);
+    }
+    let anonymous_allowed = match auth {
+        Some(AuthenticationPolicy::Jwt(j)) => j.is_anonymous_access_allowed.unwrap_or(false),
+        Some(AuthenticationPolicy::Token(t)) => t.is_anonymous_access_allowed.unwrap_or(false),
+        None => false,
+    };
+    if spec.routes.is_empty() {
+        errs.push(SpecError::new("specification.routes", "at least one route is required"));
+    }
+    let mut seen: Vec<(String, Vec<String>)> = Vec::new();
+    for (i, route) in spec.routes.iter().enumerate() {
+        let at = format!("specification.routes[{i}]");
+        let params = validate_route_path(&route.path, &format!("{at}.path"), &mut errs);
+        let methods = validate_methods(route.methods.as_deref(), &format!("{at}.methods"), &mut errs);
+        let shape = crate::routing::path_shape(&route.path);
+        for (other_shape, other_methods) in &seen {
+            if *other_shape == shape
+                && let Some(m) = methods.iter().find(|m| other_methods.contains(m) || *m == "ANY" || other_methods.iter().any(|o| o == "ANY"))
+            {
+                errs.push(SpecError::new(
+                    format!("{at}.path"),
+                    format!("route {} with method {m} is already defined by an earlier route", route.path),
+                ));
+            }
+        }
+        seen.push((shape, methods));
+        match &route.backend {
+            ApiSpecificationRouteBackend::Http(b) => validate_http_backend(b, &params, &format!("{at}.backend"), &mut errs),
+            ApiSpecificationRouteBackend::StockResponse(s) => {
+                if !(100..=599).contains(&s.status) {
+                    errs.push(SpecError::new(format!("{at}.backend.status"), "must be an HTTP status between 100 and 599"));
+                }
+                for (j, h) in s.headers.iter().flatten().enumerate() {
+                    if http::HeaderName::from_bytes(h.name.as_bytes()).is_err() || http::HeaderValue::from_str(&h.value).is_err() {
+                        errs.push(SpecError::new(format!("{at}.backend.headers[{j}]"), "not a valid HTTP header"));
+                    }
+                }
+            }
+        }
+        if let Some(authz) = route.request_policies.as_ref().and_then(|p| p.authorization.as_ref()) {
+            let field = format!("{at}.requestPolicies.authorization");
+            match authz {
+                RouteAuthorizationPolicy::AnyOf { allowed_scope } => {
+                    if auth.is_none() {
+                        errs.push(SpecError::new(&field, "ANY_OF authorization requires requestPolicies.authentication"));
+                    }
+                    if allowed_scope.is_empty() || allowed_scope.iter().any(|s| s.trim().is_empty()) {
+                        errs.push(SpecError::new(format!("{field}.allowedScope"), "must list at least one non-empty scope"));
+                    }
+                }
+                RouteAuthorizationPolicy::AuthenticationOnly => {
+                    if auth.is_none() {
+                        errs.push(SpecError::new(&field, "AUTHENTICATION_ONLY authorization requires requestPolicies.authentication"));
+                    }
+                }
+                RouteAuthorizationPolicy::Anonymous => {
+                    if auth.is_some() && !anonymous_allowed {
+                        errs.push(SpecError::new(
+                            &field,
+                            "ANONYMOUS authorization requires isAnonymousAccessAllowed=true in the authentication policy",
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if errs.is_empty() { Ok(()) } else { Err(errs) }
+}
+
+const PREFIX_SPECIALS: &str = "$-_.+!*'(),%;:@&=";
+
+fn validate_prefix(prefix: &str, errs: &mut Vec<SpecError>) {
+    let field = "pathPrefix";
+    if !prefix.starts_with('/') {
+        errs.push(SpecError::new(field, format!("{prefix:?} must start with '/'")));
+        return;
+    }
+    if prefix.len() > 1 && prefix.ends_with('/') {
+        errs.push(SpecError::new(field, format!("{prefix:?} must not end with '/' (only the prefix \"/\" may)")));
+    }
+    if prefix.contains("//") {
+        errs.push(SpecError::new(field, format!("{prefix:?} must not contain adjacent '/'")));
+    }
+    if prefix.contains('{') || prefix.contains('}') {
+        errs.push(SpecError::new(field, format!("{prefix:?} must not contain path parameters or wildcards")));
+    } else if let Some(c) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '/' || PREFIX_SPECIALS.contains(*c))) {
+        errs.push(SpecError::new(field, format!("{prefix:?} contains the character {c:?}, which is not allowed")));
+    }
+}
+
+fn is_param_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Returns the parameter names of a route path, pushing errors.
+fn validate_route_path(path: &str, field: &str, errs: &mut Vec<SpecError>) -> Vec<String> {
+    let mut names = Vec::new();
+    if !path.starts_with('/') {
+        errs.push(SpecError::new(field, format!("{path:?} must start with '/'")));
+        return names;
+    }
+    let segs: Vec<&str> = path[1..].split('/').collect();
+    let last = segs.len() - 1;
+    for (i, seg) in segs.iter().enumerate() {
+        if seg.is_empty() && i != last {
+            errs.push(SpecError::new(field, format!("{path:?} must not contain adjacent '/'")));
+            continue;
+        }
+        let is_param = seg.starts_with('{') && seg.ends_with('}') && seg.len() >= 2;
+        if is_param {
+            let inner = &seg[1..seg.len() - 1];
+            let (name, wildcard) = match inner.strip_suffix('*') {
+                Some(n) => (n, true),
+                None => (inner, false),
+            };
+            if !is_param_name(name) {
+                errs.push(SpecError::new(
+                    field,
+                    format!("path parameter {seg:?}: names may contain only letters, digits and '_'"),
+                ));
+            } else if names.iter().any(|n| n == name) {
+                errs.push(SpecError::new(field, format!("path parameter {name:?} is used twice")));
+            } else {
+                names.push(name.to_string());
+            }
+            if wildcard && i != last {
+                errs.push(SpecError::new(field, format!("wildcard parameter {seg:?} must be the last segment of the path")));
+            }
+        } else if seg.contains('{') || seg.contains('}') {
+            errs.push(SpecError::new(
+                field,
+                format!("segment {seg:?}: a path parameter must be a whole segment like {{name}} or {{name*}}"),
+            ));
+        } else if seg.contains('*') {
+            errs.push(SpecError::new(field, format!("segment {seg:?}: '*' is only allowed as {{name*}}")));
+        }
+    }
+    names
+}
+
+fn validate_methods(methods: Option<&[String]>, field: &str, errs: &mut Vec<SpecError>) -> Vec<String> {
+    let Some(methods) = methods else { return vec!["ANY".to_string()] };
+    if methods.is_empty() {
+        errs.push(SpecError::new(field, "must list at least one method (or be omitted for ANY)"));
+    }
+    let mut out = Vec::new();
+    for (i, m) in methods.iter().enumerate() {
+        if !METHODS.contains(&m.as_str()) {
+            errs.push(SpecError::new(format!("{field}[{i}]"), format!("{m:?} is not one of {}", METHODS.join(", "))));
+        } else if out.contains(m) {
+            errs.push(SpecError::new(format!("{field}[{i}]"), format!("{m} is listed twice")));
+        } else {
+            out.push(m.clone());
+        }
+    }
+    out
+}
+
+fn validate_http_backend(b: &HttpBackend, params: &[String], field: &str, errs: &mut Vec<SpecError>) {
+    let url_field = format!("{field}.url");
+    match crate::routing::UrlTemplate::parse(&b.url) {
+        Err(e) => errs.push(SpecError::new(&url_field, e)),
+        Ok(t) => {
+            for name in t.path_params() {
+                if !params.iter().any(|p| p == name) {
+                    errs.push(SpecError::new(
+                        &url_field,
+                        format!(
+                            "${{request.path[{name}]}} names no path parameter of this route (route parameters: {})",
+                            if params.is_empty() { "none".to_string() } else { params.join(", ") }
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for (name, v, (_, lo, hi)) in [
+        ("connectTimeoutInSeconds", b.connect_timeout_in_seconds, CONNECT_TIMEOUT),
+        ("readTimeoutInSeconds", b.read_timeout_in_seconds, READ_TIMEOUT),
+        ("sendTimeoutInSeconds", b.send_timeout_in_seconds, SEND_TIMEOUT),
+    ] {
+        if let Some(v) = v
+            && !(v.is_finite() && v >= lo && v <= hi)
+        {
+            errs.push(SpecError::new(format!("{field}.{name}"), format!("{v} is out of range: must be between {lo} and {hi} seconds")));
+        }
+    }
+}
+
+fn validate_auth(auth: &AuthenticationPolicy, field: &str, errs: &mut Vec<SpecError>) {
+    let (header, query, scheme, skew) = match auth {
+        AuthenticationPolicy::Jwt(j) => (&j.token_header, &j.token_query_param, &j.token_auth_scheme, j.max_clock_skew_in_seconds),
+        AuthenticationPolicy::Token(t) => (&t.token_header, &t.token_query_param, &t.token_auth_scheme, t.max_clock_skew_in_seconds),
+    };
+    match (header, query) {
+        (Some(_), Some(_)) => errs.push(SpecError::new(field, "set either tokenHeader or tokenQueryParam, not both")),
+        (None, None) => errs.push(SpecError::new(field, "one of tokenHeader or tokenQueryParam is required")),
+        (Some(h), None) => {
+            if http::HeaderName::from_bytes(h.as_bytes()).is_err() {
+                errs.push(SpecError::new(format!("{field}.tokenHeader"), format!("{h:?} is not a valid header name")));
+            }
+            if scheme.as_deref().is_none_or(|s| s.trim().is_empty()) {
+                errs.push(SpecError::new(format!("{field}.tokenAuthScheme"), "is required when tokenHeader is set (e.g. Bearer)"));
+            }
+        }
+        (None, Some(q)) => {
+            if q.is_empty() {
+                errs.push(SpecError::new(format!("{field}.tokenQueryParam"), "must not be empty"));
+            }
+        }
+    }
+    if let Some(s) = skew
+        && !(s.is_finite() && (0.0..=3600.0).contains(&s))
+    {
+        errs.push(SpecError::new(format!("{field}.maxClockSkewInSeconds"), format!("{s} is out of range: must be between 0 and 3600")));
+    }
+    match auth {
+        AuthenticationPolicy::Jwt(j) => {
+            if j.issuers.is_empty() {
+                errs.push(SpecError::new(format!("{field}.issuers"), "at least one issuer is required"));
+            }
+            if j.audiences.is_empty() {
+                errs.push(SpecError::new(format!("{field}.audiences"), "at least one audience is required"));
+            }
+            validate_claims(j.verify_claims.as_deref(), &format!("{field}.verifyClaims"), errs);
+            match &j.public_keys {
+                PublicKeySet::RemoteJwks { uri, max_cache_duration_in_hours, .. } => {
+                    validate_jwks(uri, *max_cache_duration_in_hours, &format!("{field}.publicKeys"), errs)
+                }
+                PublicKeySet::StaticKeys { keys } => validate_static_keys(keys, &format!("{field}.publicKeys.keys"), errs),
+            }
+        }
+        AuthenticationPolicy::Token(t) => {
+            let vp = format!("{field}.validationPolicy");
+            let add = match &t.validation_policy {
+                TokenValidationPolicy::RemoteJwks { uri, max_cache_duration_in_hours, additional_validation_policy, .. } => {
+                    validate_jwks(uri, *max_cache_duration_in_hours, &vp, errs);
+                    additional_validation_policy
+                }
+                TokenValidationPolicy::StaticKeys { keys, additional_validation_policy } => {
+                    validate_static_keys(keys, &format!("{vp}.keys"), errs);
+                    additional_validation_policy
+                }
+            };
+            if let Some(add) = add {
+                validate_claims(add.verify_claims.as_deref(), &format!("{vp}.additionalValidationPolicy.verifyClaims"), errs);
+            }
+        }
+    }
+}
+
+fn validate_claims(claims: Option<&[JsonWebTokenClaim]>, field: &str, errs: &mut Vec<SpecError>) {
+    for (i, c) in claims.unwrap_or_default().iter().enumerate() {
+        if c.key.trim().is_empty() {
+            errs.push(SpecError::new(format!("{field}[{i}].key"), "must not be empty"));
+        }
+    }
+}
+
+fn validate_jwks(uri: &str, hours: Option<i64>, field: &str, errs: &mut Vec<SpecError>) {
+    match uri.parse::<http::Uri>() {
+        Ok(u) if u.scheme_str() == Some("https") && u.host().is_some() => {}
+        _ => errs.push(SpecError::new(format!("{field}.uri"), format!("{uri:?} must be an https:// URL"))),
+    }
+    if let Some(h) = hours
+        && !(1..=24).contains(&h)
+    {
+        errs.push(SpecError::new(format!("{field}.maxCacheDurationInHours"), format!("{h} is out of range: must be between 1 and 24")));
+    }
+}
+
+fn validate_static_keys(keys: &[StaticPublicKey], field: &str, errs: &mut Vec<SpecError>) {
+    if keys.is_empty() {
+        errs.push(SpecError::new(field, "at least one key is required"));
+    }
+    for (i, k) in keys.iter().enumerate() {
+        if let Err(e) = crate::auth::decoding_key(k) {
+            errs.push(SpecError::new(format!("{field}[{i}]"), e));
+        }
+        if keys[..i].iter().any(|o| o.kid() == k.kid()) {
+            errs.push(SpecError::new(format!("{field}[{i}].kid"), format!("{:?} is used by an earlier key", k.kid())));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Virtual endpoints (`172.16.1.103:443`) mapped to the real sockets behind them.
+
+use std::{
+    collections::HashMap,
+    net::{Ipv4Addr, SocketAddr},
+    sync::{Arc, RwLock},
+};
+
+/// One registered endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    /// Which lab service serves it.
+    pub service: String,
+    /// The real loopback socket.
+    pub real: SocketAddr,
+}
+
+/// The shared table of virtual endpoints.
+#[derive(Clone, Default, Debug)]
+pub struct AddressBook {
+    inner: Arc<RwLock<HashMap<(Ipv4Addr, u16), Endpoint>>>,
+}
+
+impl AddressBook {
+    /// An empty book.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Register `ip:port` as served by `service` at `real`.
+    pub fn register(&self, ip: Ipv4Addr, port: u16, service: &str, real: SocketAddr) {
+        self.inner
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert((ip, port), Endpoint { service: service.to_string(), real });
+    }
+
+    /// Remove an endpoint.
+    pub fn unregister(&self, ip: Ipv4Addr, port: u16) {
+        self.inner.write().unwrap_or_else(|p| p.into_inner()).remove(&(ip, port));
+    }
+
+    /// The endpoint at `ip:port`.
+    pub fn lookup(&self, ip: Ipv4Addr, port: u16) -> Option<Endpoint> {
+        self.inner.read().unwrap_or_else(|p| p.into_inner()).get(&(ip, port)).cloned()
+    }
+
+    /// Every endpoint, sorted by address.
+    pub fn all(&self) -> Vec<(Ipv4Addr, u16, Endpoint)> {
+        let mut v: Vec<_> = self
+            .inner
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|((ip, port), e)| (*ip, *port, e.clone()))
+            .collect();
+        v.sort_by_key(|(ip, port, _)| (*ip, *port));
+        v
+    }
+}
