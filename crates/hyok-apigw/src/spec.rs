@@ -46,7 +46,7 @@ pub enum AuthenticationPolicy {
 }
 
 /// `JWT_AUTHENTICATION`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct JwtAuthenticationPolicy {
     /// Header that carries the token (e.g. `Authorization`).

@@ -45,8 +45,8 @@ pub fn gateway_tls_config(chain_pem: &str, key_pem: &str) -> Result<Arc<ServerCo
         }
     }
     prov.cipher_suites = vec![
-        rustls::crypto::ring::cipher_suite::TLS12_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        rustls::crypto::ring::cipher_suite::TLS12_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        rustls::crypto::ring::cipher_suite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        rustls::crypto::ring::cipher_suite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
     ];
     let mut cfg = ServerConfig::builder_with_provider(Arc::new(prov))
         .with_protocol_versions(&[&rustls::version::TLS12])

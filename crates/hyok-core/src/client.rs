@@ -4,12 +4,16 @@
 //! loopback socket behind it (and may refuse, as the network model does); TLS is verified
 //! against the CA bundle the caller gives, with the URL's host as the server name.
 
+use crate::events::{EventLog, HopEvent, Outcome};
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper_util::{
-    client::legacy::{Client, connect::{Connected, Connection}},
+    client::legacy::{
+        Client,
+        connect::{Connected, Connection},
+    },
     rt::{TokioExecutor, TokioIo},
 };
 use rustls::{ClientConfig, pki_types::ServerName};
@@ -22,7 +26,6 @@ use std::{
     task::{Context, Poll},
     time::Duration,
 };
-use crate::events::{EventLog, HopEvent, Outcome};
 use tokio::net::TcpStream;
 use tokio_rustls::{TlsConnector, client::TlsStream};
 
@@ -221,12 +224,8 @@ impl HttpClient {
         let started = std::time::Instant::now();
         let ts_ms = crate::events::now_ms();
         let hop = req.extensions().get::<HopName>().map(|h| h.0.clone());
-        let request_id = req
-            .headers()
-            .get(crate::request_id::HEADER)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
+        let request_id =
+            req.headers().get(crate::request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
         let dest = format!("{} {}", req.method(), req.uri());
         let result = match tokio::time::timeout(self.timeout, self.client().request(req)).await {
             Err(_) => Err(ClientError::Timeout(self.timeout)),
@@ -287,7 +286,11 @@ impl HttpClient {
     }
 
     /// GET a URL and parse JSON, with extra headers.
-    pub async fn get_json(&self, url: &str, headers: &[(&str, &str)]) -> Result<(http::StatusCode, serde_json::Value), ClientError> {
+    pub async fn get_json(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(http::StatusCode, serde_json::Value), ClientError> {
         let mut b = Request::get(url);
         for (k, v) in headers {
             b = b.header(*k, *v);
@@ -313,7 +316,9 @@ fn classify(e: hyper_util::client::legacy::Error) -> ClientError {
             return match inner {
                 ClientError::Dial(d) => ClientError::Dial(d.clone()),
                 ClientError::Tls { peer, reason } => ClientError::Tls { peer: peer.clone(), reason: reason.clone() },
-                ClientError::Connect { peer, reason } => ClientError::Connect { peer: peer.clone(), reason: reason.clone() },
+                ClientError::Connect { peer, reason } => {
+                    ClientError::Connect { peer: peer.clone(), reason: reason.clone() }
+                }
                 other => ClientError::Http(other.to_string()),
             };
         }
@@ -385,7 +390,11 @@ enum Stream {
 }
 
 impl tokio::io::AsyncRead for Stream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut tokio::io::ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
@@ -424,7 +433,11 @@ impl Connection for LabIo {
 }
 
 impl hyper::rt::Read for LabIo {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: hyper::rt::ReadBufCursor<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().0).poll_read(cx, buf)
     }
 }

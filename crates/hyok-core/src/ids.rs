@@ -9,9 +9,7 @@ const OCID_ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
 
 fn random_chars(len: usize) -> String {
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| OCID_ALPHABET[rng.random_range(0..OCID_ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| OCID_ALPHABET[rng.random_range(0..OCID_ALPHABET.len())] as char).collect()
 }
 
 /// A new OCID such as `ocid1.vcn.oc1.eu-frankfurt-1.aaaaaaaa…`.
@@ -19,11 +17,7 @@ fn random_chars(len: usize) -> String {
 /// Tenancies, users, compartments and other global resources have an empty region part
 /// (`ocid1.tenancy.oc1..aaaa…`), as in OCI.
 pub fn ocid(resource_type: &str, region: Option<&str>) -> String {
-    format!(
-        "ocid1.{resource_type}.oc1.{}.aaaaaaaa{}",
-        region.unwrap_or(""),
-        random_chars(52)
-    )
+    format!("ocid1.{resource_type}.oc1.{}.aaaaaaaa{}", region.unwrap_or(""), random_chars(52))
 }
 
 /// A regional OCID in the lab's region.
@@ -39,8 +33,7 @@ pub fn is_ocid(s: &str) -> bool {
         && !parts[1].is_empty()
         && !parts[2].is_empty()
         && parts[4].len() >= 8
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'_')
+        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'_')
 }
 
 /// The resource type part of an OCID (`vcn` for `ocid1.vcn.oc1...`).

@@ -30,6 +30,5 @@ pub fn unix_now() -> i64 {
 /// RFC 3339 time in UTC with milliseconds, as OCI prints `timeCreated`.
 pub fn rfc3339_now() -> String {
     let now = time::OffsetDateTime::now_utc();
-    now.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| now.unix_timestamp().to_string())
+    now.format(&time::format_description::well_known::Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
 }

@@ -1,13 +1,17 @@
 //! Serving an axum router over TLS (or plain TCP) on a listener, with limits and graceful stop.
 
 use axum::Router;
-use tower::ServiceExt;
-use hyper_util::{rt::{TokioExecutor, TokioIo}, server::conn::auto, service::TowerToHyperService};
+use hyper_util::{
+    rt::{TokioExecutor, TokioIo},
+    server::conn::auto,
+    service::TowerToHyperService,
+};
 use rustls::ServerConfig;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 
 /// Errors starting a server.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +55,12 @@ impl Server {
 }
 
 /// Serve `router` on `listener`. With `tls` the server terminates TLS; without it, plain HTTP.
-pub fn serve(listener: TcpListener, router: Router, tls: Option<Arc<ServerConfig>>, token: CancellationToken) -> Server {
+pub fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<Arc<ServerConfig>>,
+    token: CancellationToken,
+) -> Server {
     let local_addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let acceptor = tls.map(TlsAcceptor::from);
     let stop = token.clone();
@@ -74,11 +83,12 @@ pub fn serve(listener: TcpListener, router: Router, tls: Option<Arc<ServerConfig
             let acceptor = acceptor.clone();
             let stop = stop.clone();
             conns.spawn(async move {
-                let svc = TowerToHyperService::new(router.into_service::<hyper::body::Incoming>()
-                    .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                let svc = TowerToHyperService::new(router.into_service::<hyper::body::Incoming>().map_request(
+                    move |mut req: http::Request<hyper::body::Incoming>| {
                         req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                         req
-                    }));
+                    },
+                ));
                 let mut builder = auto::Builder::new(TokioExecutor::new());
                 builder
                     .http1()

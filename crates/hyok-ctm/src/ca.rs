@@ -499,9 +499,3 @@ async fn resume_cert(State(ctm): State<Arc<Ctm>>, Path((id, cert)): Path<(String
         Ok(Json(c.clone()))
     })
 }
-
-impl IntoResponse for LocalCaView {
-    fn into_response(self) -> Response {
-        Json(self).into_response()
-    }
-}

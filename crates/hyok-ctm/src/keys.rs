@@ -2,7 +2,7 @@
 //! (as ready-to-use AES-GCM objects) and never returned.
 
 use crate::{Ctm, util};
-use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit};
+use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, aead::Generate};
 use axum::{
     Json, Router,
     extract::{Path, Query, State},
@@ -197,8 +197,8 @@ impl NewKey {
 impl KeyStore {
     pub(crate) fn create(&self, k: NewKey) -> Result<Arc<LocalKey>, CtmError> {
         let material = match k.size {
-            128 => Material::Aes128(Box::new(Aes128Gcm::new(&Aes128Gcm::generate_key()))),
-            256 => Material::Aes256(Box::new(Aes256Gcm::new(&Aes256Gcm::generate_key()))),
+            128 => Material::Aes128(Box::new(Aes128Gcm::new(&aes_gcm::Key::<Aes128Gcm>::generate()))),
+            256 => Material::Aes256(Box::new(Aes256Gcm::new(&aes_gcm::Key::<Aes256Gcm>::generate()))),
             _ => return Err(CtmError::invalid_param("size for AES must be 128 or 256")),
         };
         let mut map = self.by_id.write().unwrap_or_else(|p| p.into_inner());
@@ -250,17 +250,6 @@ impl KeyStore {
         self.get(id_or_name, false).or_else(|| self.get(id_or_name, true))
     }
 }
-
-/// Generate a fresh key for AES-GCM without exposing it beyond this call.
-trait GenKey: KeyInit {
-    fn generate_key() -> aes_gcm::Key<Self> {
-        let mut k = aes_gcm::Key::<Self>::default();
-        rand::Rng::fill(&mut rand::rng(), k.as_mut_slice());
-        k
-    }
-}
-impl GenKey for Aes128Gcm {}
-impl GenKey for Aes256Gcm {}
 
 pub(crate) fn routes() -> Router<Arc<Ctm>> {
     Router::new()

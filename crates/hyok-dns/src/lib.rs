@@ -11,5 +11,5 @@
 pub mod model;
 pub mod server;
 
-pub use model::{DnsError, DnsModel, Resolution, ResolverInfo, ViewInfo, ZoneInfo, RecordData};
+pub use model::{DnsError, DnsModel, RecordData, Resolution, ResolverInfo, ViewInfo, ZoneInfo};
 pub use server::DnsServer;

@@ -120,10 +120,9 @@ impl Resolution {
     /// The first IPv4 address in the answer, following CNAMEs.
     pub fn first_ipv4(&self) -> Option<Ipv4Addr> {
         match self {
-            Resolution::Answer { records, .. } => records
-                .iter()
-                .filter(|r| r.rtype == "A")
-                .find_map(|r| r.rdata.parse().ok()),
+            Resolution::Answer { records, .. } => {
+                records.iter().filter(|r| r.rtype == "A").find_map(|r| r.rdata.parse().ok())
+            }
             _ => None,
         }
     }
@@ -204,7 +203,9 @@ pub fn validate_record(zone: &str, r: &RecordData) -> Result<RecordData, DnsErro
             .to_string(),
         "CNAME" => format!("{}.", normalize_name(&r.rdata)?),
         "TXT" => r.rdata.clone(),
-        other => return Err(DnsError::InvalidRecord(format!("rtype {other} is not supported by the lab (A, CNAME, TXT)"))),
+        other => {
+            return Err(DnsError::InvalidRecord(format!("rtype {other} is not supported by the lab (A, CNAME, TXT)")));
+        }
     };
     if r.ttl > 604_800 {
         return Err(DnsError::InvalidRecord(format!("ttl {} is above 604800", r.ttl)));
@@ -328,7 +329,9 @@ impl DnsModel {
                         records.push(r);
                     }
                 }
-                RecordOp::Remove => records.retain(|x| !(x.domain == r.domain && x.rtype == r.rtype && x.rdata == r.rdata)),
+                RecordOp::Remove => {
+                    records.retain(|x| !(x.domain == r.domain && x.rtype == r.rtype && x.rdata == r.rdata))
+                }
             }
         }
         zone.records = records;
@@ -349,7 +352,10 @@ impl DnsModel {
     /// Add a record to the Internet view (public cloud names), creating the zone if needed.
     pub fn add_internet_record(&self, zone: &str, domain: &str, ipv4: Ipv4Addr) -> Result<(), DnsError> {
         let zone = normalize_name(zone)?;
-        let rec = validate_record(&zone, &RecordData { domain: domain.into(), rtype: "A".into(), rdata: ipv4.to_string(), ttl: 300 })?;
+        let rec = validate_record(
+            &zone,
+            &RecordData { domain: domain.into(), rtype: "A".into(), rdata: ipv4.to_string(), ttl: 300 },
+        )?;
         let mut s = self.write();
         let z = s.internet.entry(zone.clone()).or_insert_with(|| ZoneInfo {
             id: format!("internet:{zone}"),
@@ -404,8 +410,9 @@ impl DnsModel {
                 return Err(DnsError::NotFound(format!("view {v}")));
             }
         }
-        let r = s.resolvers.get_mut(resolver_id).ok_or_else(|| DnsError::NotFound(format!("resolver {resolver_id}")))?;
-        if views.iter().any(|v| *v == r.default_view_id) {
+        let r =
+            s.resolvers.get_mut(resolver_id).ok_or_else(|| DnsError::NotFound(format!("resolver {resolver_id}")))?;
+        if views.contains(&r.default_view_id) {
             return Err(DnsError::Conflict("the default view cannot also be an attached view".into()));
         }
         r.attached_views = views;
@@ -435,7 +442,8 @@ impl DnsModel {
             }
             order
         } else {
-            let r = s.resolvers.get(resolver_id).ok_or_else(|| DnsError::NotFound(format!("resolver {resolver_id}")))?;
+            let r =
+                s.resolvers.get(resolver_id).ok_or_else(|| DnsError::NotFound(format!("resolver {resolver_id}")))?;
             r.attached_views.iter().cloned().chain(std::iter::once(r.default_view_id.clone())).collect()
         };
         for view_id in &order {
@@ -455,9 +463,12 @@ impl DnsModel {
         if let Some(zone) = best {
             return Ok(answer_from_zone(zone, &name, rtype, format!("Internet DNS zone {}", zone.name)));
         }
-        let resolver_name = s.resolvers.get(resolver_id).map(|r| r.display_name.clone()).unwrap_or_else(|| resolver_id.to_string());
+        let resolver_name =
+            s.resolvers.get(resolver_id).map(|r| r.display_name.clone()).unwrap_or_else(|| resolver_id.to_string());
         Ok(Resolution::NxDomain {
-            decided_by: format!("no view of resolver {resolver_name} holds a zone for {name}, and it is not an Internet name"),
+            decided_by: format!(
+                "no view of resolver {resolver_name} holds a zone for {name}, and it is not an Internet name"
+            ),
         })
     }
 }
@@ -484,11 +495,7 @@ fn answer_from_zone(zone: &ZoneInfo, name: &str, rtype: &str, decided_by: String
         }
         return Resolution::NoData { decided_by };
     }
-    if records.is_empty() {
-        Resolution::NxDomain { decided_by }
-    } else {
-        Resolution::Answer { records, decided_by }
-    }
+    if records.is_empty() { Resolution::NxDomain { decided_by } } else { Resolution::Answer { records, decided_by } }
 }
 
 /// A record operation of `PATCH /zones/{zone}/records`.
@@ -562,14 +569,22 @@ mod tests {
         m.patch_records(
             &z.id,
             &[
-                (RecordOp::Add, RecordData { domain: "gw.lab".into(), rtype: "CNAME".into(), rdata: "real.lab".into(), ttl: 0 }),
+                (
+                    RecordOp::Add,
+                    RecordData { domain: "gw.lab".into(), rtype: "CNAME".into(), rdata: "real.lab".into(), ttl: 0 },
+                ),
                 (RecordOp::Add, a("real.lab", "172.16.1.103")),
             ],
         )
         .expect("recs");
         let ans = m.resolve(&r.id, "gw.lab", "A").expect("r");
         assert_eq!(ans.first_ipv4(), Some("172.16.1.103".parse().expect("ip")));
-        m.add_internet_record("oraclecloud.com", "iaas.eu-frankfurt-1.oraclecloud.com", "134.70.16.20".parse().expect("ip")).expect("inet");
+        m.add_internet_record(
+            "oraclecloud.com",
+            "iaas.eu-frankfurt-1.oraclecloud.com",
+            "134.70.16.20".parse().expect("ip"),
+        )
+        .expect("inet");
         let ans = m.resolve(&r.id, "iaas.eu-frankfurt-1.oraclecloud.com", "A").expect("r");
         assert_eq!(ans.first_ipv4(), Some("134.70.16.20".parse().expect("ip")));
     }

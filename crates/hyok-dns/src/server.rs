@@ -82,21 +82,18 @@ fn to_record(r: &RecordData) -> Option<Record> {
 fn negative_soa(qname: &str) -> Option<Record> {
     // Minimum 0: resolvers must not cache "no such name", so fixes show up at once.
     let origin = Name::from_str(&format!("{qname}.")).ok()?;
-    let soa = SOA::new(
-        Name::from_str("ns1.lab.").ok()?,
-        Name::from_str("hostmaster.lab.").ok()?,
-        1,
-        3600,
-        600,
-        86400,
-        0,
-    );
+    let soa =
+        SOA::new(Name::from_str("ns1.lab.").ok()?, Name::from_str("hostmaster.lab.").ok()?, 1, 3600, 600, 86400, 0);
     Some(Record::from_rdata(origin, 0, RData::SOA(soa)))
 }
 
 #[async_trait::async_trait]
 impl RequestHandler for Handler {
-    async fn handle_request<R: ResponseHandler, T: Time>(&self, request: &Request, mut response_handle: R) -> ResponseInfo {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
         let builder = MessageResponseBuilder::new(&request.queries, None);
         let mut meta = Metadata::response_from_request(&request.metadata);
         meta.authoritative = true;
@@ -120,9 +117,15 @@ impl RequestHandler for Handler {
         let resolution = self.model.resolve(&self.resolver_id, &qname, rtype);
         tracing::debug!(resolver = %self.resolver_id, %qname, ?qtype, ?resolution, "dns query");
         let (code, answers, soa): (ResponseCode, Vec<Record>, Vec<Record>) = match resolution {
-            Ok(Resolution::Answer { records, .. }) => (ResponseCode::NoError, records.iter().filter_map(to_record).collect(), vec![]),
-            Ok(Resolution::NoData { .. }) => (ResponseCode::NoError, vec![], negative_soa(&qname).into_iter().collect()),
-            Ok(Resolution::NxDomain { .. }) => (ResponseCode::NXDomain, vec![], negative_soa(&qname).into_iter().collect()),
+            Ok(Resolution::Answer { records, .. }) => {
+                (ResponseCode::NoError, records.iter().filter_map(to_record).collect(), vec![])
+            }
+            Ok(Resolution::NoData { .. }) => {
+                (ResponseCode::NoError, vec![], negative_soa(&qname).into_iter().collect())
+            }
+            Ok(Resolution::NxDomain { .. }) => {
+                (ResponseCode::NXDomain, vec![], negative_soa(&qname).into_iter().collect())
+            }
             Err(_) => (ResponseCode::FormErr, vec![], vec![]),
         };
         meta.response_code = code;

@@ -281,10 +281,10 @@ fn issue(
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<TokenResponse, OAuthError> {
     let Form(params) = form.map_err(|e| {
-        OAuthError::invalid_request(format!(
-            "The request must be application/x-www-form-urlencoded: {}",
-            e.body_text()
-        ))
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "The request body is too large.");
+        }
+        OAuthError::invalid_request(format!("The request must be application/x-www-form-urlencoded: {}", e.body_text()))
     })?;
     let mut seen: Vec<&str> = Vec::new();
     for (k, _) in &params {

@@ -65,7 +65,9 @@ impl VcnDial {
                 let why = match self.dns.resolve(&self.resolver_id, host, "A") {
                     Ok(hyok_dns::Resolution::NxDomain { decided_by }) => format!("NXDOMAIN ({decided_by})"),
                     Ok(hyok_dns::Resolution::NoData { decided_by }) => format!("no A record ({decided_by})"),
-                    Ok(hyok_dns::Resolution::Answer { decided_by, .. }) => format!("answer changed during lookup ({decided_by})"),
+                    Ok(hyok_dns::Resolution::Answer { decided_by, .. }) => {
+                        format!("answer changed during lookup ({decided_by})")
+                    }
                     Err(e) => e.to_string(),
                 };
                 match other {
@@ -128,7 +130,8 @@ impl Dial for VcnDial {
             };
             self.net.check_tcp(self.source_ip, dst, port).map_err(|d| DialError::Denied(d.to_string()))?;
             let ep = self.book.lookup(dst, port).ok_or_else(|| {
-                let who = self.net.owner_of(dst).map(|o| format!(" ({o} does not serve that port)")).unwrap_or_default();
+                let who =
+                    self.net.owner_of(dst).map(|o| format!(" ({o} does not serve that port)")).unwrap_or_default();
                 DialError::NoListener(format!("connection refused: nothing listens on {dst}:{port}{who}"))
             })?;
             Ok(Dialed { real: ep.real, label: format!("{dst}:{port} ({})", ep.service) })

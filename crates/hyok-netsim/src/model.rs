@@ -163,7 +163,10 @@ fn check_ports(index: usize, opts: &Option<PortOptions>) -> Result<(), NetError>
     if let Some(o) = opts {
         for r in [o.destination_port_range, o.source_port_range].into_iter().flatten() {
             if r.min == 0 || r.min > r.max {
-                return Err(NetError::InvalidRule { index, reason: format!("port range {}-{} is not within 1-65535 with min <= max", r.min, r.max) });
+                return Err(NetError::InvalidRule {
+                    index,
+                    reason: format!("port range {}-{} is not within 1-65535 with min <= max", r.min, r.max),
+                });
             }
         }
     }
@@ -173,14 +176,20 @@ fn check_ports(index: usize, opts: &Option<PortOptions>) -> Result<(), NetError>
 fn check_protocol(index: usize, p: &str) -> Result<(), NetError> {
     match p {
         "all" | "1" | "6" | "17" | "58" => Ok(()),
-        other => Err(NetError::InvalidRule { index, reason: format!("protocol {other:?} is not one of all, 1 (ICMP), 6 (TCP), 17 (UDP), 58 (ICMPv6)") }),
+        other => Err(NetError::InvalidRule {
+            index,
+            reason: format!("protocol {other:?} is not one of all, 1 (ICMP), 6 (TCP), 17 (UDP), 58 (ICMPv6)"),
+        }),
     }
 }
 
 /// Check a list of ingress rules.
 pub fn validate_ingress(rules: &[IngressRule]) -> Result<(), NetError> {
     for (i, r) in rules.iter().enumerate() {
-        parse_cidr(&r.source).map_err(|_| NetError::InvalidRule { index: i, reason: format!("source {:?} is not a CIDR block", r.source) })?;
+        parse_cidr(&r.source).map_err(|_| NetError::InvalidRule {
+            index: i,
+            reason: format!("source {:?} is not a CIDR block", r.source),
+        })?;
         check_protocol(i, &r.protocol)?;
         check_ports(i, &r.tcp_options)?;
         check_ports(i, &r.udp_options)?;
@@ -191,7 +200,10 @@ pub fn validate_ingress(rules: &[IngressRule]) -> Result<(), NetError> {
 /// Check a list of egress rules.
 pub fn validate_egress(rules: &[EgressRule]) -> Result<(), NetError> {
     for (i, r) in rules.iter().enumerate() {
-        parse_cidr(&r.destination).map_err(|_| NetError::InvalidRule { index: i, reason: format!("destination {:?} is not a CIDR block", r.destination) })?;
+        parse_cidr(&r.destination).map_err(|_| NetError::InvalidRule {
+            index: i,
+            reason: format!("destination {:?} is not a CIDR block", r.destination),
+        })?;
         check_protocol(i, &r.protocol)?;
         check_ports(i, &r.tcp_options)?;
         check_ports(i, &r.udp_options)?;
@@ -371,7 +383,9 @@ pub enum Denial {
     #[error("no route from VCN {0} to the Oracle Services Network: it has no service or NAT gateway")]
     NoServiceGateway(String),
     /// Oracle services reach into a VCN only through private endpoints.
-    #[error("no route from the Oracle Services Network into {0}: OCI services reach a VCN only through a private endpoint")]
+    #[error(
+        "no route from the Oracle Services Network into {0}: OCI services reach a VCN only through a private endpoint"
+    )]
     IntoVcnFromServices(Ipv4Addr),
     /// No egress rule on the source subnet allows it.
     #[error("security list denies: no egress rule in {lists} of subnet {subnet} ({cidr}) allows TCP {port} to {dst}")]
@@ -388,7 +402,9 @@ pub enum Denial {
         port: u16,
     },
     /// No ingress rule on the destination subnet allows it.
-    #[error("security list denies: no ingress rule in {lists} of subnet {subnet} ({cidr}) allows TCP {port} from {src}")]
+    #[error(
+        "security list denies: no ingress rule in {lists} of subnet {subnet} ({cidr}) allows TCP {port} from {src}"
+    )]
     Ingress {
         /// Security list names.
         lists: String,
@@ -464,7 +480,15 @@ impl NetworkModel {
     }
 
     /// Create a VCN.
-    pub fn create_vcn(&self, display_name: &str, region: &str, cidr: &str, compartment_id: &str, dns_label: &str, reaches_oracle_services: bool) -> Result<Vcn, NetError> {
+    pub fn create_vcn(
+        &self,
+        display_name: &str,
+        region: &str,
+        cidr: &str,
+        compartment_id: &str,
+        dns_label: &str,
+        reaches_oracle_services: bool,
+    ) -> Result<Vcn, NetError> {
         let net = parse_cidr(cidr)?;
         let vcn = Vcn {
             id: hyok_core::ids::regional_ocid("vcn"),
@@ -481,7 +505,13 @@ impl NetworkModel {
     }
 
     /// Create a security list in a VCN.
-    pub fn create_security_list(&self, vcn_id: &str, display_name: &str, ingress: Vec<IngressRule>, egress: Vec<EgressRule>) -> Result<SecurityList, NetError> {
+    pub fn create_security_list(
+        &self,
+        vcn_id: &str,
+        display_name: &str,
+        ingress: Vec<IngressRule>,
+        egress: Vec<EgressRule>,
+    ) -> Result<SecurityList, NetError> {
         validate_ingress(&ingress)?;
         validate_egress(&egress)?;
         let mut s = self.write();
@@ -509,7 +539,10 @@ impl NetworkModel {
                 source_type: cidr_block(),
                 protocol: "6".into(),
                 is_stateless: false,
-                tcp_options: Some(PortOptions { destination_port_range: Some(PortRange { min: 22, max: 22 }), source_port_range: None }),
+                tcp_options: Some(PortOptions {
+                    destination_port_range: Some(PortRange { min: 22, max: 22 }),
+                    source_port_range: None,
+                }),
                 udp_options: None,
                 icmp_options: None,
                 description: None,
@@ -549,22 +582,37 @@ impl NetworkModel {
     }
 
     /// Create a subnet; its CIDR must be inside the VCN and overlap no other subnet of it.
-    pub fn create_subnet(&self, vcn_id: &str, display_name: &str, cidr: &str, security_list_ids: Vec<String>, dns_label: &str) -> Result<Subnet, NetError> {
+    pub fn create_subnet(
+        &self,
+        vcn_id: &str,
+        display_name: &str,
+        cidr: &str,
+        security_list_ids: Vec<String>,
+        dns_label: &str,
+    ) -> Result<Subnet, NetError> {
         let net = parse_cidr(cidr)?;
         let mut s = self.write();
         let vcn = s.vcns.get(vcn_id).ok_or_else(|| NetError::NotFound(format!("VCN {vcn_id}")))?;
         let vcn_net = parse_cidr(&vcn.cidr_block)?;
         if !vcn_net.contains(&net) {
-            return Err(NetError::SubnetOutsideVcn { subnet: net.to_string(), vcn: vcn.display_name.clone(), vcn_cidr: vcn.cidr_block.clone() });
+            return Err(NetError::SubnetOutsideVcn {
+                subnet: net.to_string(),
+                vcn: vcn.display_name.clone(),
+                vcn_cidr: vcn.cidr_block.clone(),
+            });
         }
         for other in s.subnets.values().filter(|x| x.vcn_id == vcn_id) {
             let o = parse_cidr(&other.cidr_block)?;
             if o.contains(&net.network()) || net.contains(&o.network()) {
-                return Err(NetError::OverlappingSubnet { new: net.to_string(), existing: other.display_name.clone(), existing_cidr: other.cidr_block.clone() });
+                return Err(NetError::OverlappingSubnet {
+                    new: net.to_string(),
+                    existing: other.display_name.clone(),
+                    existing_cidr: other.cidr_block.clone(),
+                });
             }
         }
         for id in &security_list_ids {
-            if !s.lists.get(id).is_some_and(|l| l.vcn_id == vcn_id) {
+            if s.lists.get(id).is_none_or(|l| l.vcn_id != vcn_id) {
                 return Err(NetError::NotFound(format!("security list {id} in VCN {}", vcn.display_name)));
             }
         }
@@ -612,15 +660,15 @@ impl NetworkModel {
     /// default gateway `.1` and broadcast, as OCI does).
     pub fn allocate_ip(&self, subnet_id: &str, owner: &str) -> Result<Ipv4Addr, NetError> {
         let mut s = self.write();
-        let sub = s.subnets.get(subnet_id).ok_or_else(|| NetError::NotFound(format!("subnet {subnet_id}")))?;
+        let sub = s.subnets.get(subnet_id).ok_or_else(|| NetError::NotFound(format!("subnet {subnet_id}")))?.clone();
         let net = parse_cidr(&sub.cidr_block)?;
         let first = u32::from(net.network()) + 2;
         let start = sub.alloc_start.map(u32::from).unwrap_or(first).max(first);
         let last = u32::from(net.broadcast()).saturating_sub(1);
         for n in start..=last {
             let ip = Ipv4Addr::from(n);
-            if !s.hosts.contains_key(&ip) {
-                s.hosts.insert(ip, owner.into());
+            if let std::collections::btree_map::Entry::Vacant(e) = s.hosts.entry(ip) {
+                e.insert(owner.into());
                 return Ok(ip);
             }
         }
@@ -652,13 +700,20 @@ impl NetworkModel {
     /// Bring a link up or down (fault injection).
     pub fn set_link_up(&self, name: &str, up: bool) -> Result<(), NetError> {
         let mut s = self.write();
-        let l = s.links.iter_mut().find(|l| l.name == name).ok_or_else(|| NetError::NotFound(format!("link {name}")))?;
+        let l =
+            s.links.iter_mut().find(|l| l.name == name).ok_or_else(|| NetError::NotFound(format!("link {name}")))?;
         l.up = up;
         Ok(())
     }
 
     /// Replace the rules of a security list (OCI `UpdateSecurityList`).
-    pub fn update_security_list(&self, id: &str, ingress: Option<Vec<IngressRule>>, egress: Option<Vec<EgressRule>>, display_name: Option<String>) -> Result<SecurityList, NetError> {
+    pub fn update_security_list(
+        &self,
+        id: &str,
+        ingress: Option<Vec<IngressRule>>,
+        egress: Option<Vec<EgressRule>>,
+        display_name: Option<String>,
+    ) -> Result<SecurityList, NetError> {
         if let Some(i) = &ingress {
             validate_ingress(i)?;
         }
@@ -735,7 +790,9 @@ impl NetworkModel {
         let (src_subnet, src_vcn) = match &src_loc {
             Location::OracleServices => {
                 return match dst_loc {
-                    Location::OracleServices => Ok(Allowed { path: "Oracle Services Network".into(), ingress_rule: None }),
+                    Location::OracleServices => {
+                        Ok(Allowed { path: "Oracle Services Network".into(), ingress_rule: None })
+                    }
                     Location::Subnet(_) => Err(Denial::IntoVcnFromServices(dst)),
                 };
             }
@@ -761,7 +818,8 @@ impl NetworkModel {
         // Egress on the source subnet.
         let egress_ok = src_subnet.security_list_ids.iter().filter_map(|id| s.lists.get(id)).any(|l| {
             l.egress_security_rules.iter().any(|r| {
-                parse_cidr(&r.destination).is_ok_and(|n| n.contains(&dst)) && tcp_matches(&r.protocol, &r.tcp_options, port)
+                parse_cidr(&r.destination).is_ok_and(|n| n.contains(&dst))
+                    && tcp_matches(&r.protocol, &r.tcp_options, port)
             })
         });
         if !egress_ok {
@@ -779,7 +837,9 @@ impl NetworkModel {
         };
         for l in dsub.security_list_ids.iter().filter_map(|id| s.lists.get(id)) {
             for (i, r) in l.ingress_security_rules.iter().enumerate() {
-                if parse_cidr(&r.source).is_ok_and(|n| n.contains(&src)) && tcp_matches(&r.protocol, &r.tcp_options, port) {
+                if parse_cidr(&r.source).is_ok_and(|n| n.contains(&src))
+                    && tcp_matches(&r.protocol, &r.tcp_options, port)
+                {
                     return Ok(Allowed {
                         path,
                         ingress_rule: Some(format!(
@@ -793,12 +853,23 @@ impl NetworkModel {
                 }
             }
         }
-        Err(Denial::Ingress { lists: list_names(&s, dsub), subnet: dsub.display_name.clone(), cidr: dsub.cidr_block.clone(), src, port })
+        Err(Denial::Ingress {
+            lists: list_names(&s, dsub),
+            subnet: dsub.display_name.clone(),
+            cidr: dsub.cidr_block.clone(),
+            src,
+            port,
+        })
     }
 }
 
 fn list_names(s: &State, sub: &Subnet) -> String {
-    let names: Vec<String> = sub.security_list_ids.iter().filter_map(|id| s.lists.get(id)).map(|l| format!("'{}'", l.display_name)).collect();
+    let names: Vec<String> = sub
+        .security_list_ids
+        .iter()
+        .filter_map(|id| s.lists.get(id))
+        .map(|l| format!("'{}'", l.display_name))
+        .collect();
     if names.is_empty() { "(no security list)".into() } else { names.join(", ") }
 }
 
@@ -833,7 +904,13 @@ fn route(s: &State, from: &Vcn, to: &Vcn) -> Result<String, Denial> {
                 return Some(path);
             }
             for l in s.links.iter().filter(|l| l.up || !only_up) {
-                let next = if l.a == cur { &l.b } else if l.b == cur { &l.a } else { continue };
+                let next = if l.a == cur {
+                    &l.b
+                } else if l.b == cur {
+                    &l.a
+                } else {
+                    continue;
+                };
                 if !prev.contains_key(next) {
                     prev.insert(next.clone(), cur.clone());
                     queue.push_back(next.clone());
@@ -851,7 +928,12 @@ fn route(s: &State, from: &Vcn, to: &Vcn) -> Result<String, Denial> {
             s.links.iter().find(|l| !l.up && ((l.a == w[0] && l.b == w[1]) || (l.a == w[1] && l.b == w[0])))
         });
         if let Some(l) = down {
-            return Err(Denial::LinkDown { from: from.display_name.clone(), to: to.display_name.clone(), kind: l.kind, link: l.name.clone() });
+            return Err(Denial::LinkDown {
+                from: from.display_name.clone(),
+                to: to.display_name.clone(),
+                kind: l.kind,
+                link: l.name.clone(),
+            });
         }
     }
     Err(Denial::NoRoute { from: from.display_name.clone(), to: to.display_name.clone() })
@@ -905,16 +987,24 @@ mod tests {
         let spoke_vcn = s.vcn_id.clone();
         let ams = m.create_vcn("ams-vcn", "AMS", "10.222.0.0/16", "c", "ams", true).expect("vcn");
         let web = m
-            .create_security_list(&ams.id, "ctm-https", vec![IngressRule {
-                source: "172.16.0.0/12".into(),
-                source_type: "CIDR_BLOCK".into(),
-                protocol: "6".into(),
-                is_stateless: false,
-                tcp_options: Some(PortOptions { destination_port_range: Some(PortRange { min: 443, max: 443 }), source_port_range: None }),
-                udp_options: None,
-                icmp_options: None,
-                description: None,
-            }], vec![])
+            .create_security_list(
+                &ams.id,
+                "ctm-https",
+                vec![IngressRule {
+                    source: "172.16.0.0/12".into(),
+                    source_type: "CIDR_BLOCK".into(),
+                    protocol: "6".into(),
+                    is_stateless: false,
+                    tcp_options: Some(PortOptions {
+                        destination_port_range: Some(PortRange { min: 443, max: 443 }),
+                        source_port_range: None,
+                    }),
+                    udp_options: None,
+                    icmp_options: None,
+                    description: None,
+                }],
+                vec![],
+            )
             .expect("list");
         m.create_subnet(&ams.id, "ams-private", "10.222.10.0/24", vec![web.id], "amspriv").expect("subnet");
         let err = m.check_tcp(ip("172.16.1.103"), ip("10.222.10.21"), 443).expect_err("no link");
@@ -934,8 +1024,14 @@ mod tests {
     fn bad_input_is_refused_clearly() {
         let (m, s, l) = spoke();
         assert!(matches!(m.create_vcn("x", "FRA", "10.0.0.0/33", "c", "x", true), Err(NetError::InvalidCidr(_))));
-        assert!(matches!(m.create_subnet(&s.vcn_id, "o", "172.16.1.128/25", vec![], "o"), Err(NetError::OverlappingSubnet { .. })));
-        assert!(matches!(m.create_subnet(&s.vcn_id, "o", "10.9.0.0/24", vec![], "o"), Err(NetError::SubnetOutsideVcn { .. })));
+        assert!(matches!(
+            m.create_subnet(&s.vcn_id, "o", "172.16.1.128/25", vec![], "o"),
+            Err(NetError::OverlappingSubnet { .. })
+        ));
+        assert!(matches!(
+            m.create_subnet(&s.vcn_id, "o", "10.9.0.0/24", vec![], "o"),
+            Err(NetError::SubnetOutsideVcn { .. })
+        ));
         let bad = IngressRule {
             source: "nope".into(),
             source_type: "CIDR_BLOCK".into(),

@@ -39,19 +39,48 @@ async fn world() -> World {
     let spoke_resolver = dns.create_resolver(&spoke.id, "spoke-a-vcn", "c");
     let hub_view = dns.create_view("hub-private-view", "c", false);
     let zone = dns.create_zone("oci-thales.lab", &hub_view.id, "c").expect("zone");
-    dns.patch_records(&zone.id, &[(RecordOp::Add, RecordData { domain: "oci-api-gw.oci-thales.lab".into(), rtype: "A".into(), rdata: "172.16.1.103".into(), ttl: 0 })])
-        .expect("record");
+    dns.patch_records(
+        &zone.id,
+        &[(
+            RecordOp::Add,
+            RecordData {
+                domain: "oci-api-gw.oci-thales.lab".into(),
+                rtype: "A".into(),
+                rdata: "172.16.1.103".into(),
+                ttl: 0,
+            },
+        )],
+    )
+    .expect("record");
     let spoke_dns = DnsServer::start(dns.clone(), &spoke_resolver.id, ([127, 0, 0, 1], 0).into()).await.expect("dns");
     // A "gateway" at 172.16.1.103:443 with a lab certificate for its FQDN and IP.
     let ca = LabCa::generate("Test Root").expect("ca");
     let router = Router::new().route("/ping", get(|| async { "pong" }));
     let server = hyok_test_support::serve_tls(&ca, &["oci-api-gw.oci-thales.lab", "172.16.1.103"], router).await;
     book.register(ip("172.16.1.103"), 443, "api-gateway", server.local_addr);
-    World { net, dns, book, spoke_list: list.id, spoke_resolver: spoke_resolver.id, hub_view: hub_view.id, spoke_dns, ca, _server: server }
+    World {
+        net,
+        dns,
+        book,
+        spoke_list: list.id,
+        spoke_resolver: spoke_resolver.id,
+        hub_view: hub_view.id,
+        spoke_dns,
+        ca,
+        _server: server,
+    }
 }
 
 fn client(w: &World, ca_pem: &str) -> HttpClient {
-    let dial = VcnDial::new(w.net.clone(), w.dns.clone(), w.book.clone(), ip("172.16.1.104"), &w.spoke_resolver, "VCN spoke-a-vcn", w.spoke_dns.local_addr);
+    let dial = VcnDial::new(
+        w.net.clone(),
+        w.dns.clone(),
+        w.book.clone(),
+        ip("172.16.1.104"),
+        &w.spoke_resolver,
+        "VCN spoke-a-vcn",
+        w.spoke_dns.local_addr,
+    );
     HttpClient::new(std::sync::Arc::new(dial), hyok_core::tls::client_config(ca_pem).expect("tls"))
 }
 
@@ -115,10 +144,16 @@ async fn dial_fails_on_dns_then_security_list_then_passes() {
     let c = client(&w, w.ca.cert_pem());
     let url = "https://oci-api-gw.oci-thales.lab/ping";
     let e = get_ping(&c, url).await.expect_err("dns");
-    assert!(matches!(&e, ClientError::Dial(DialError::Dns(m)) if m.contains("VCN spoke-a-vcn") && m.contains("NXDOMAIN")), "{e}");
+    assert!(
+        matches!(&e, ClientError::Dial(DialError::Dns(m)) if m.contains("VCN spoke-a-vcn") && m.contains("NXDOMAIN")),
+        "{e}"
+    );
     w.dns.set_attached_views(&w.spoke_resolver, vec![w.hub_view.clone()]).expect("attach");
     let e = get_ping(&c, url).await.expect_err("same subnet denied");
-    assert!(matches!(&e, ClientError::Dial(DialError::Denied(m)) if m.contains("no ingress rule") && m.contains("TCP 443 from 172.16.1.104")), "{e}");
+    assert!(
+        matches!(&e, ClientError::Dial(DialError::Denied(m)) if m.contains("no ingress rule") && m.contains("TCP 443 from 172.16.1.104")),
+        "{e}"
+    );
     allow_subnet(&w);
     assert_eq!(get_ping(&c, url).await.expect("allowed"), "pong");
     // By IP too: the certificate carries the IP.
@@ -147,7 +182,10 @@ async fn tls_is_verified_against_the_given_ca_and_name() {
     let other = LabCa::generate("Some Other Root").expect("ca");
     let c = client(&w, other.cert_pem());
     let e = get_ping(&c, "https://oci-api-gw.oci-thales.lab/ping").await.expect_err("untrusted");
-    assert!(matches!(&e, ClientError::Tls { reason, .. } if reason.contains("UnknownIssuer") || reason.contains("unknown issuer")), "{e}");
+    assert!(
+        matches!(&e, ClientError::Tls { reason, .. } if reason.contains("UnknownIssuer") || reason.contains("unknown issuer")),
+        "{e}"
+    );
     // Nothing listens on another port of the same address.
     let c = client(&w, w.ca.cert_pem());
     let e = get_ping(&c, "https://172.16.1.103:8443/ping").await.expect_err("no listener");

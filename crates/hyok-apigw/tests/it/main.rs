@@ -1,0 +1,8 @@
+//! Integration tests of the API gateway over real sockets and real TLS.
+
+mod failures;
+mod jwt;
+mod routes;
+mod spec_validation;
+mod support;
+mod tls_cert;

@@ -1,0 +1,8 @@
+//! Integration tests: the identity domain over real TLS on loopback, reached by its real name.
+
+mod admin;
+mod discovery;
+mod jwks;
+mod rotation;
+mod support;
+mod token;

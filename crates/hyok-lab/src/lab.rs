@@ -1,0 +1,394 @@
+//! Starting and stopping the whole lab in one process.
+
+use crate::{
+    info::{AdminInfo, CaInfo, DnsInfo, LabInfo, SCHEMA, ServiceInfo, VcnResolverInfo},
+    world::{BuiltWorld, DEFAULT_WORLD, WorldConfig, WorldError},
+};
+use axum::{
+    Json, Router,
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode},
+    routing::{get, post},
+};
+use hyok_core::{EventLog, client::HttpClient, pki::LabCa, server::Server};
+use hyok_dns::{DnsModel, DnsServer, model::INTERNET_VIEW};
+use hyok_netsim::{AddressBook, NetworkModel, VcnDial};
+use std::{
+    collections::BTreeMap,
+    net::{Ipv4Addr, SocketAddr},
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+
+/// Default first real port of `hyok-lab up` (stable URLs for workshops).
+pub const DEFAULT_PORT_BASE: u16 = 17400;
+
+/// How to start a lab.
+#[derive(Debug, Clone)]
+pub struct LabOptions {
+    /// Where lab.json, CA files, keys, events and data go.
+    pub lab_dir: PathBuf,
+    /// First real port; 0 takes free ports (tests).
+    pub port_base: u16,
+    /// World file text.
+    pub world: String,
+}
+
+impl LabOptions {
+    /// Options for a lab in `lab_dir` with free ports and the shipped world (tests).
+    pub fn ephemeral(lab_dir: PathBuf) -> Self {
+        Self { lab_dir, port_base: 0, world: DEFAULT_WORLD.to_string() }
+    }
+}
+
+/// Errors starting a lab.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// The world file is wrong.
+    #[error(transparent)]
+    World(#[from] WorldError),
+    /// A port is taken.
+    #[error(transparent)]
+    Serve(#[from] hyok_core::server::ServeError),
+    /// A DNS port is taken.
+    #[error(transparent)]
+    Dns(#[from] hyok_dns::server::DnsServerError),
+    /// The lab dir cannot be written.
+    #[error("lab dir {path}: {source}")]
+    Io {
+        /// Path.
+        path: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Certificates could not be made.
+    #[error(transparent)]
+    Pki(#[from] hyok_core::pki::PkiError),
+    /// TLS material was refused.
+    #[error(transparent)]
+    Tls(#[from] hyok_core::tls::TlsError),
+    /// A service failed to start.
+    #[error("service {service}: {reason}")]
+    Service {
+        /// Service name.
+        service: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A running lab. Every field is shared with the services.
+pub struct Lab {
+    /// Options it was started with.
+    pub opts: LabOptions,
+    /// Network model.
+    pub net: NetworkModel,
+    /// DNS model.
+    pub dns: DnsModel,
+    /// Virtual endpoints.
+    pub book: AddressBook,
+    /// Hop events.
+    pub events: EventLog,
+    /// The public root.
+    pub public_ca: Arc<LabCa>,
+    /// Ids of the world's items by name.
+    pub world: BuiltWorld,
+    /// `lab.json` content.
+    pub info: LabInfo,
+    token: CancellationToken,
+    servers: Mutex<Vec<Server>>,
+    dns_servers: Mutex<Vec<DnsServer>>,
+    resolver_addrs: BTreeMap<String, SocketAddr>,
+}
+
+impl std::fmt::Debug for Lab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lab").field("lab_dir", &self.opts.lab_dir).finish_non_exhaustive()
+    }
+}
+
+fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
+    move |source| LabError::Io { path: path.to_path_buf(), source }
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), LabError> {
+    std::fs::write(path, text).map_err(io_err(path))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(io_err(path))?;
+    }
+    Ok(())
+}
+
+/// Load the lab's public root from the lab dir, or make one and keep it there, so host
+/// clients that trusted it once keep trusting it across restarts.
+fn public_root(lab_dir: &std::path::Path) -> Result<LabCa, LabError> {
+    let dir = lab_dir.join("ca");
+    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+    let cert = dir.join("lab-root.pem");
+    let key = dir.join("lab-root.key");
+    if let (Ok(c), Ok(k)) = (std::fs::read_to_string(&cert), std::fs::read_to_string(&key))
+        && let Ok(ca) = LabCa::from_pem(&c, &k)
+    {
+        return Ok(ca);
+    }
+    let ca = LabCa::generate("HYOK Lab Public Root CA")?;
+    std::fs::write(&cert, ca.cert_pem()).map_err(io_err(&cert))?;
+    write_private(&key, ca.key_pem())?;
+    Ok(ca)
+}
+
+/// A step of startup, for progress display.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// What was done.
+    pub what: String,
+    /// How long it took.
+    pub took: Duration,
+}
+
+impl Lab {
+    /// Start every service; `progress` is called after each step.
+    pub async fn start(opts: LabOptions, progress: &(dyn Fn(Step) + Sync)) -> Result<Arc<Lab>, LabError> {
+        hyok_core::tls::install_crypto_provider();
+        let step = |what: &str, t: Instant| progress(Step { what: what.to_string(), took: t.elapsed() });
+        let lab_dir = std::path::absolute(&opts.lab_dir).map_err(io_err(&opts.lab_dir))?;
+        std::fs::create_dir_all(&lab_dir).map_err(io_err(&lab_dir))?;
+        // A stale lab.json from a crashed run must not look like a running lab.
+        let _ = std::fs::remove_file(LabInfo::path(&lab_dir));
+
+        let t = Instant::now();
+        let cfg = WorldConfig::parse(&opts.world)?;
+        let net = NetworkModel::new();
+        let dns = DnsModel::new();
+        let book = AddressBook::new();
+        let tenancy = hyok_core::ids::ocid("tenancy", None);
+        let compartment = hyok_core::ids::ocid("compartment", None);
+        let world = cfg.build(&net, &dns, &compartment)?;
+        step("network model and DNS views", t);
+
+        let t = Instant::now();
+        let public_ca = Arc::new(public_root(&lab_dir)?);
+        let events_path = lab_dir.join("events.jsonl");
+        let _ = std::fs::remove_file(&events_path);
+        let events = EventLog::with_file(events_path.clone()).map_err(io_err(&events_path))?;
+        step("lab PKI", t);
+
+        let port = |offset: u16| -> SocketAddr {
+            let p = if opts.port_base == 0 { 0 } else { opts.port_base.saturating_add(offset) };
+            SocketAddr::from(([127, 0, 0, 1], p))
+        };
+
+        // DNS: one server per VCN resolver, one for the Internet, one for the host.
+        let t = Instant::now();
+        let mut dns_servers = Vec::new();
+        let mut resolver_addrs = BTreeMap::new();
+        let mut vcn_resolvers = Vec::new();
+        for (i, (vcn_name, rid)) in world.resolvers.iter().enumerate() {
+            let s = DnsServer::start(dns.clone(), rid, port(54 + i as u16)).await?;
+            resolver_addrs.insert(rid.clone(), s.local_addr);
+            vcn_resolvers.push(VcnResolverInfo {
+                vcn: vcn_name.clone(),
+                vcn_id: world.vcns[vcn_name].clone(),
+                resolver_id: rid.clone(),
+                address: s.local_addr,
+            });
+            dns_servers.push(s);
+        }
+        let internet = DnsServer::start(dns.clone(), INTERNET_VIEW, port(52)).await?;
+        resolver_addrs.insert(INTERNET_VIEW.to_string(), internet.local_addr);
+        dns_servers.push(internet);
+        let host_dns = DnsServer::start(dns.clone(), hyok_dns::model::HOST_RESOLVER, port(53)).await?;
+        let host_resolver = host_dns.local_addr;
+        dns_servers.push(host_dns);
+        step("DNS resolvers", t);
+
+        let token = CancellationToken::new();
+        let admin_token = hyok_core::ids::secret(32);
+        let mut lab = Lab {
+            opts: LabOptions { lab_dir: lab_dir.clone(), ..opts.clone() },
+            net,
+            dns,
+            book,
+            events,
+            public_ca,
+            world,
+            info: LabInfo {
+                schema: SCHEMA.into(),
+                pid: std::process::id(),
+                ready_at: String::new(),
+                lab_dir: lab_dir.clone(),
+                region: cfg.region.clone(),
+                admin: AdminInfo { url: String::new(), token: admin_token },
+                ca: CaInfo { public_root: "ca/lab-root.pem".into(), bundle: "ca/bundle.pem".into(), ctm_root: None },
+                dns: DnsInfo { host_resolver, vcn_resolvers },
+                services: Vec::new(),
+                credentials: serde_json::Map::new(),
+            },
+            token: token.clone(),
+            servers: Mutex::new(Vec::new()),
+            dns_servers: Mutex::new(dns_servers),
+            resolver_addrs,
+        };
+        lab.info.credentials.insert(
+            "oci".into(),
+            serde_json::json!({ "tenancy": tenancy, "compartment": compartment, "region": cfg.region }),
+        );
+
+        // Services.
+        let t = Instant::now();
+        crate::services::start_all(&mut lab, &cfg, &port).await?;
+        step("services", t);
+
+        // Admin endpoint last: it answering means everything before it is up.
+        let t = Instant::now();
+        let listener = hyok_core::server::bind(port(0)).await?;
+        let admin_addr = listener.local_addr().map_err(io_err(&lab_dir))?;
+        lab.info.admin.url = format!("http://{admin_addr}");
+        let lab = Arc::new(lab);
+        let admin = hyok_core::server::serve(listener, admin_router(lab.clone()), None, token.child_token());
+        lab.push_server(admin);
+        step("admin endpoint", t);
+        Ok(lab)
+    }
+
+    /// Keep a server alive for the lab's lifetime.
+    pub fn push_server(&self, s: Server) {
+        self.servers.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+    }
+
+    /// The token that stops the lab (the admin `/shutdown` cancels it).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.token.clone()
+    }
+
+    /// Mark the lab ready and write `lab.json` and the CA bundle.
+    pub fn write_lab_json(&self) -> Result<LabInfo, LabError> {
+        let mut info = self.info.clone();
+        info.ready_at = hyok_core::rfc3339_now();
+        let mut bundle = self.public_ca.cert_pem().to_string();
+        if let Some(ctm) = &info.ca.ctm_root
+            && let Ok(pem) = std::fs::read_to_string(self.opts.lab_dir.join(ctm))
+        {
+            bundle.push_str(&pem);
+        }
+        let path = self.opts.lab_dir.join(&info.ca.bundle);
+        std::fs::write(&path, bundle).map_err(io_err(&path))?;
+        info.save().map_err(io_err(&self.opts.lab_dir))?;
+        Ok(info)
+    }
+
+    /// A dialer for a host at `ip` in the lab: it resolves through its VCN's DNS server
+    /// (or Internet DNS for the Oracle Services Network).
+    pub fn dial_from(&self, ip: Ipv4Addr) -> VcnDial {
+        let (rid, label) = match self.net.subnet_of(ip) {
+            Some(sub) => {
+                let vcn = self.net.vcn(&sub.vcn_id).map(|v| v.display_name).unwrap_or_default();
+                let rid = self.dns.resolver_for_vcn(&sub.vcn_id).map(|r| r.id).unwrap_or_default();
+                (rid, format!("VCN {vcn}"))
+            }
+            None => (INTERNET_VIEW.to_string(), "Internet DNS".to_string()),
+        };
+        let server = self.resolver_addrs.get(&rid).copied().unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9)));
+        VcnDial::new(self.net.clone(), self.dns.clone(), self.book.clone(), ip, &rid, &label, server)
+    }
+
+    /// An HTTP client for a lab host at `ip`, trusting `ca_pem`, recording hops as `source`.
+    pub fn client_from(&self, ip: Ipv4Addr, source: &str, ca_pem: &str) -> Result<HttpClient, LabError> {
+        let tls = hyok_core::tls::client_config(ca_pem)?;
+        Ok(HttpClient::new(Arc::new(self.dial_from(ip)), tls)
+            .with_events(self.events.clone(), format!("{source}@{ip}")))
+    }
+
+    /// Register a service endpoint: address book, Internet DNS for public hosts, lab.json.
+    pub fn register_service(&mut self, name: &str, kind: &str, host: &str, ip: Ipv4Addr, port: u16, real: SocketAddr) {
+        self.book.register(ip, port, name, real);
+        if matches!(self.net.locate(ip), Some(hyok_netsim::model::Location::OracleServices))
+            && let Some((_, zone)) = host.split_once('.')
+        {
+            let zone = zone.rsplitn(3, '.').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
+            if let Err(e) = self.dns.add_internet_record(&zone, host, ip) {
+                tracing::warn!(%host, error = %e, "cannot publish Internet DNS record");
+            }
+        }
+        let lab_url = if port == 443 { format!("https://{host}") } else { format!("https://{host}:{port}") };
+        self.info.services.push(ServiceInfo {
+            name: name.into(),
+            kind: kind.into(),
+            lab_url,
+            url: format!("https://{real}"),
+            host: host.into(),
+            virtual_ip: ip,
+            port,
+            host_address: real,
+        });
+    }
+
+    /// Stop every server and DNS server.
+    pub async fn shutdown(&self) {
+        self.token.cancel();
+        let servers: Vec<Server> = std::mem::take(&mut *self.servers.lock().unwrap_or_else(|p| p.into_inner()));
+        for s in servers {
+            s.shutdown().await;
+        }
+        let dns: Vec<DnsServer> = std::mem::take(&mut *self.dns_servers.lock().unwrap_or_else(|p| p.into_inner()));
+        for d in dns {
+            d.shutdown().await;
+        }
+        let _ = std::fs::remove_file(LabInfo::path(&self.opts.lab_dir));
+    }
+}
+
+fn authorised(lab: &Lab, headers: &HeaderMap) -> bool {
+    let want = format!("Bearer {}", lab.info.admin.token);
+    headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v == want)
+}
+
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    request_id: Option<String>,
+    last: Option<usize>,
+}
+
+fn admin_router(lab: Arc<Lab>) -> Router {
+    Router::new()
+        .route(
+            "/health",
+            get(|State(lab): State<Arc<Lab>>| async move {
+                Json(serde_json::json!({
+                    "status": "ok",
+                    "pid": std::process::id(),
+                    "services": lab.info.services.iter().map(|s| &s.name).collect::<Vec<_>>(),
+                }))
+            }),
+        )
+        .route(
+            "/shutdown",
+            post(|State(lab): State<Arc<Lab>>, headers: HeaderMap| async move {
+                if !authorised(&lab, &headers) {
+                    return StatusCode::UNAUTHORIZED;
+                }
+                lab.token.cancel();
+                StatusCode::ACCEPTED
+            }),
+        )
+        .route(
+            "/events",
+            get(|State(lab): State<Arc<Lab>>, headers: HeaderMap, Query(q): Query<EventsQuery>| async move {
+                if !authorised(&lab, &headers) {
+                    return Err(StatusCode::UNAUTHORIZED);
+                }
+                let events = match q.request_id {
+                    Some(id) => lab.events.by_request(&id),
+                    None => lab.events.last(q.last.unwrap_or(100).min(10_000)),
+                };
+                Ok(Json(events))
+            }),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(4096))
+        .with_state(lab)
+}

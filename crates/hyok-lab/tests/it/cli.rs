@@ -1,0 +1,100 @@
+//! `up`, then `lab.json`, then `status`, then `down`, as a person runs them.
+
+use std::{
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hyok-lab"));
+    c.env_remove("HYOK_LAB_DIR").env_remove("HYOK_LAB_PORT_BASE");
+    c
+}
+
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("hyok-lab-it-{tag}-{}", hyok_core::ids::hex32()));
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+fn wait_for_file(path: &Path, patience: Duration) -> bool {
+    let deadline = Instant::now() + patience;
+    while Instant::now() < deadline {
+        if path.exists() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
+}
+
+#[test]
+fn up_status_down() {
+    let dir = temp_dir("cycle");
+    let lab_dir = dir.join("lab");
+    let mut up = bin()
+        .args(["up", "--port-base", "0", "--lab-dir"])
+        .arg(&lab_dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn up");
+    assert!(wait_for_file(&lab_dir.join("lab.json"), hyok_test_support::patience()), "lab.json never appeared");
+
+    let info = hyok_lab::LabInfo::load(&lab_dir).expect("lab.json parses");
+    assert_eq!(info.schema, hyok_lab::info::SCHEMA);
+    assert_eq!(info.pid, up.id());
+    assert!(lab_dir.join(&info.ca.bundle).exists());
+    assert_eq!(info.dns.vcn_resolvers.len(), 4);
+
+    let out = bin().args(["status", "--json", "--lab-dir"]).arg(&lab_dir).output().expect("status");
+    assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("status json");
+    assert_eq!(report["healthy"], true);
+    assert!(report["checks"].as_array().expect("checks").iter().any(|c| c["name"] == "dns" && c["ok"] == true));
+
+    let out = bin().args(["down", "--lab-dir"]).arg(&lab_dir).output().expect("down");
+    assert!(out.status.success(), "down failed: {}", String::from_utf8_lossy(&out.stderr));
+    let status = up.wait().expect("up exits");
+    assert!(status.success(), "up exited with {status}");
+    assert!(!lab_dir.join("lab.json").exists(), "lab.json left behind");
+
+    let out = bin().args(["status", "--lab-dir"]).arg(&lab_dir).output().expect("status after down");
+    assert!(!out.status.success(), "status must fail once the lab is down");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_busy_port_is_a_clear_error() {
+    let dir = temp_dir("busy");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port();
+    // The admin endpoint takes port_base + 0.
+    let out =
+        bin().args(["up", "--port-base", &port.to_string(), "--lab-dir"]).arg(dir.join("lab")).output().expect("up");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "error does not name the port: {err}");
+    assert!(!dir.join("lab/lab.json").exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_world_is_a_clear_error() {
+    let dir = temp_dir("world");
+    let world = dir.join("world.toml");
+    let text = hyok_lab::world::DEFAULT_WORLD.replace("cidr = \"10.222.0.0/16\"", "cidr = \"10.222.0.0/99\"");
+    std::fs::write(&world, text).expect("write world");
+    let out = bin()
+        .args(["up", "--port-base", "0", "--world"])
+        .arg(&world)
+        .arg("--lab-dir")
+        .arg(dir.join("lab"))
+        .output()
+        .expect("up");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("vcn \"ams-vcn\"") && err.contains("invalid CIDR"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}
