@@ -393,11 +393,51 @@ pub fn join_errors(errors: &[SpecError]) -> String {
 
 /// Parse a `specification` JSON value, reporting the failing field by path.
 pub fn parse_specification(value: &serde_json::Value) -> Result<ApiSpecification, SpecError> {
+    deserialize_at::<ApiSpecification>(value, "specification")
+}
+
+/// Deserialize `value`, naming the failing field below `at`. Serde buffers `type`-tagged objects,
+/// which hides the inner path; for those the variant's own type is parsed again to find it.
+fn deserialize_at<T: serde::de::DeserializeOwned>(value: &serde_json::Value, at: &str) -> Result<T, SpecError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
-        let path = e.path().to_string();
-        let field = if path == "." { "specification".to_string() } else { format!("specification.{path}") };
-        SpecError::new(field, e.into_inner().to_string())
+        let mut field = at.to_string();
+        let mut node = Some(value);
+        for seg in e.path().iter() {
+            match seg {
+                serde_path_to_error::Segment::Seq { index } => {
+                    field.push_str(&format!("[{index}]"));
+                    node = node.and_then(|n| n.get(*index));
+                }
+                serde_path_to_error::Segment::Map { key } => {
+                    field.push('.');
+                    field.push_str(key);
+                    node = node.and_then(|n| n.get(key));
+                }
+                _ => node = None,
+            }
+        }
+        let message = e.into_inner().to_string();
+        node.and_then(|n| refine_tagged(n, &field)).unwrap_or(SpecError { field, message })
     })
+}
+
+fn refine_tagged(node: &serde_json::Value, at: &str) -> Option<SpecError> {
+    let obj = node.as_object()?;
+    let tag = obj.get("type").or_else(|| obj.get("format"))?.as_str()?;
+    let mut inner = serde_json::Value::Object(obj.clone());
+    if let Some(o) = inner.as_object_mut() {
+        o.remove("type");
+        o.remove("format");
+    }
+    let err = match tag {
+        "HTTP_BACKEND" => deserialize_at::<HttpBackend>(&inner, at).err(),
+        "STOCK_RESPONSE_BACKEND" => deserialize_at::<StockResponseBackend>(&inner, at).err(),
+        "JWT_AUTHENTICATION" => deserialize_at::<JwtAuthenticationPolicy>(&inner, at).err(),
+        "TOKEN_AUTHENTICATION" => deserialize_at::<TokenAuthenticationPolicy>(&inner, at).err(),
+        _ => None,
+    }?;
+    // Only a deeper path is an improvement; otherwise keep the outer message.
+    (err.field != at).then_some(err)
 }
 
 /// Validate a path prefix and a specification as OCI does at CreateDeployment/UpdateDeployment.

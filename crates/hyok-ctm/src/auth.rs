@@ -107,7 +107,8 @@ impl AuthState {
         Ok(Self {
             user: RwLock::new(user),
             initial: (username.to_string(), password),
-            enc: EncodingKey::from_secret(&secret),
+            enc: EncodingKey::from_secret(&secret)
+                .map_err(|e| CtmLabError::Keygen(format!("management JWT key: {e}")))?,
             dec: DecodingKey::from_secret(&secret)
                 .map_err(|e| CtmLabError::Keygen(format!("management JWT key: {e}")))?,
             refresh: Mutex::new((0, HashMap::new())),

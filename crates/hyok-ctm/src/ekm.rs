@@ -27,7 +27,6 @@ use serde_json::{Value, json};
 use std::{
     net::SocketAddr,
     sync::{Arc, atomic::Ordering},
-    time::Instant,
 };
 
 const PREFIX: &str = "/api/v1/cckm/oci/ekm/v1/vaults/{vault}";
@@ -98,7 +97,6 @@ impl VErr {
 
 /// What an operation sees after the common checks.
 struct Ctx<'a> {
-    ctm: &'a Ctm,
     vault: &'a Vault,
     key: Option<&'a ExtKey>,
 }
@@ -131,7 +129,7 @@ async fn run(ctm: Arc<Ctm>, meta: Meta, call: Call, f: impl FnOnce(&Ctx<'_>) -> 
             }
             None => None,
         };
-        f(&Ctx { ctm: &ctm, vault: &vault, key: key.as_deref() })
+        f(&Ctx { vault: &vault, key: key.as_deref() })
     }
     .await;
     let (status, body, version, message) = match result {
@@ -160,7 +158,6 @@ async fn run(ctm: Arc<Ctm>, meta: Meta, call: Call, f: impl FnOnce(&Ctx<'_>) -> 
 
 /// A 401, recorded as a hop event so the lab trace explains it.
 fn reject(ctm: &Ctm, meta: &Meta, call: &Call, reason: String) -> VErr {
-    let started = Instant::now();
     ctm.events.record(HopEvent {
         ts_ms: now_ms(),
         request_id: meta.rid.clone(),
@@ -171,7 +168,7 @@ fn reject(ctm: &Ctm, meta: &Meta, call: &Call, reason: String) -> VErr {
         status: Some(401),
         reason: reason.clone(),
         decided_by: Some("CTM CCKM issuer token validation".into()),
-        duration_us: started.elapsed().as_micros() as u64,
+        duration_us: 0,
     });
     VErr::new(StatusCode::UNAUTHORIZED, format!("Unauthorized: {reason}"))
 }

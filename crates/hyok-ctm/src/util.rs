@@ -136,9 +136,3 @@ pub(crate) fn rsa_pkcs8_pem(bits: usize) -> Result<String, String> {
     let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| e.to_string())?;
     Ok(pem.to_string())
 }
-
-/// Lower-case hex SHA-256 of `data`.
-pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(data))
-}

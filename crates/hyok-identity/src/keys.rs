@@ -50,14 +50,15 @@ impl SigningKey {
     /// Generate a fresh key named `kid`, with a self-signed certificate whose subject is the
     /// tenant (IDCS publishes its signing certificate in `x5c`).
     pub(crate) fn generate(kid: &str, tenant: &str) -> Result<Self, IdentityError> {
-        let key = rsa::PrivateKey::new(&mut OsRng10, KEY_BITS).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
-        let encoding = EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
+        let key =
+            rsa::PrivateKey::new(&mut OsRng10, KEY_BITS).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
+        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
+        let encoding =
+            EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
         let n = URL_SAFE_NO_PAD.encode(key.n_bytes());
         let e = URL_SAFE_NO_PAD.encode(key.e_bytes());
-        let decoding = DecodingKey::from_rsa_components(&n, &e).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
+        let decoding =
+            DecodingKey::from_rsa_components(&n, &e).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
 
         let cert_der = self_signed_cert(pem.as_str(), tenant)?;
         let x5t_s256 = URL_SAFE_NO_PAD.encode(Sha256::digest(&cert_der));

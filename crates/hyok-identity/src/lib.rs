@@ -139,11 +139,7 @@ impl IdentityDomain {
     /// administrator client (a confidential app allowed to call the SCIM admin API).
     pub fn new(cfg: IdentityConfig) -> Result<Arc<IdentityDomain>, IdentityError> {
         cfg.validate()?;
-        let tenant = cfg
-            .domain_host
-            .strip_suffix(".identity.oraclecloud.com")
-            .unwrap_or(&cfg.domain_host)
-            .to_string();
+        let tenant = cfg.domain_host.strip_suffix(".identity.oraclecloud.com").unwrap_or(&cfg.domain_host).to_string();
         let key = SigningKey::generate(FIRST_KID, &tenant)?;
         let now = hyok_core::rfc3339_now();
         let admin_client_id = hyok_core::ids::hex32();

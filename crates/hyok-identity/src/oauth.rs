@@ -185,7 +185,9 @@ impl IdentityDomain {
                 )));
             }
             if resource.is_some_and(|r| r.id != app.id) {
-                return Err(OAuthError::invalid_scope("The requested scopes belong to more than one resource application."));
+                return Err(OAuthError::invalid_scope(
+                    "The requested scopes belong to more than one resource application.",
+                ));
             }
             resource = Some(app);
             if !literals.contains(&s.value) {

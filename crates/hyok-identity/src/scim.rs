@@ -46,7 +46,10 @@ impl ScimError {
         Self { status, detail: detail.into(), scim_type: Some(scim_type) }
     }
     pub(crate) fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "You are not authorized to access this resource. Provide valid credentials or an access token.")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "You are not authorized to access this resource. Provide valid credentials or an access token.",
+        )
     }
     fn forbidden(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, detail)
@@ -124,11 +127,10 @@ impl IdentityDomain {
 }
 
 fn parse_body<T: serde::de::DeserializeOwned>(body: &Bytes, schema: &str) -> Result<T, ScimError> {
-    let v: Value = serde_json::from_slice(body).map_err(|e| ScimError::invalid_syntax(format!("The request body is not valid JSON: {e}")))?;
-    let has_schema = v
-        .get("schemas")
-        .and_then(Value::as_array)
-        .is_some_and(|a| a.iter().any(|s| s.as_str() == Some(schema)));
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ScimError::invalid_syntax(format!("The request body is not valid JSON: {e}")))?;
+    let has_schema =
+        v.get("schemas").and_then(Value::as_array).is_some_and(|a| a.iter().any(|s| s.as_str() == Some(schema)));
     if !has_schema {
         return Err(ScimError::invalid_syntax(format!("The request must list the schema {schema} in \"schemas\".")));
     }
@@ -179,7 +181,12 @@ struct AppCreate {
 
 /// Fill `idOfDefiningApp` of each allowed scope from the resource apps (and the app's own
 /// scopes, `self_id`/`own`), or refuse an FQS nobody defines.
-fn resolve_allowed(apps: &[App], self_id: &str, own: &[AppScope], allowed: &mut [AllowedScope]) -> Result<(), ScimError> {
+fn resolve_allowed(
+    apps: &[App],
+    self_id: &str,
+    own: &[AppScope],
+    allowed: &mut [AllowedScope],
+) -> Result<(), ScimError> {
     if allowed.len() > MAX_SCOPES {
         return Err(ScimError::invalid_value(format!("At most {MAX_SCOPES} allowedScopes are supported.")));
     }
@@ -233,7 +240,9 @@ pub(crate) async fn create_app(State(d): State<Arc<IdentityDomain>>, headers: He
         match req.client_type.as_deref() {
             Some("confidential") => {}
             Some(other) => {
-                return Err(ScimError::invalid_value(format!("clientType {other:?} is not supported; use \"confidential\".")));
+                return Err(ScimError::invalid_value(format!(
+                    "clientType {other:?} is not supported; use \"confidential\"."
+                )));
             }
             None => return Err(ScimError::invalid_value("clientType is required for an OAuth client.")),
         }
@@ -249,7 +258,8 @@ pub(crate) async fn create_app(State(d): State<Arc<IdentityDomain>>, headers: He
     let mut scopes = req.scopes;
     let mut audience = None;
     if req.is_oauth_resource {
-        let aud = req.audience.ok_or_else(|| ScimError::invalid_value("audience is required for a resource server."))?;
+        let aud =
+            req.audience.ok_or_else(|| ScimError::invalid_value("audience is required for a resource server."))?;
         check_token_like("audience", &aud, MAX_AUDIENCE)?;
         for s in &req.secondary_audiences {
             check_token_like("secondaryAudiences", s, MAX_AUDIENCE)?;
@@ -315,7 +325,9 @@ pub(crate) async fn create_app(State(d): State<Arc<IdentityDomain>>, headers: He
         if let Some(aud) = &app.audience
             && st.apps.iter().any(|a| a.audience.as_deref() == Some(aud.as_str()))
         {
-            return Err(ScimError::uniqueness(format!("Another resource application already uses the audience {aud:?}.")));
+            return Err(ScimError::uniqueness(format!(
+                "Another resource application already uses the audience {aud:?}."
+            )));
         }
         let (id, own) = (app.id.clone(), app.scopes.clone());
         resolve_allowed(&st.apps, &id, &own, &mut app.allowed_scopes)?;
@@ -339,7 +351,13 @@ struct Filter {
 }
 
 fn parse_filter(s: &str) -> Result<Filter, ScimError> {
-    let bad = || ScimError::typed(StatusCode::BAD_REQUEST, "invalidFilter", format!("Unsupported filter {s:?}; the lab supports <attribute> eq <value>."));
+    let bad = || {
+        ScimError::typed(
+            StatusCode::BAD_REQUEST,
+            "invalidFilter",
+            format!("Unsupported filter {s:?}; the lab supports <attribute> eq <value>."),
+        )
+    };
     let s = s.trim();
     let (attr, rest) = s.split_once(char::is_whitespace).ok_or_else(bad)?;
     let (op, value) = rest.trim_start().split_once(char::is_whitespace).ok_or_else(bad)?;
@@ -364,12 +382,19 @@ fn matches(app_json: &Value, f: &Filter) -> bool {
 fn parse_index(q: &HashMap<String, String>, name: &str, default: usize) -> Result<usize, ScimError> {
     match q.get(name) {
         None => Ok(default),
-        Some(v) => v.trim().parse::<usize>().map_err(|_| ScimError::invalid_value(format!("{name} must be a non-negative integer."))),
+        Some(v) => v
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| ScimError::invalid_value(format!("{name} must be a non-negative integer."))),
     }
 }
 
 /// `GET /admin/v1/Apps` with `filter`, `startIndex`, `count`.
-pub(crate) async fn list_apps(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> ScimResult {
+pub(crate) async fn list_apps(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> ScimResult {
     d.require_admin(&headers)?;
     let filter = q.get("filter").map(|f| parse_filter(f)).transpose()?;
     let start = parse_index(&q, "startIndex", 1)?.max(1);
@@ -400,9 +425,8 @@ pub(crate) async fn get_app(
     Query(q): Query<HashMap<String, String>>,
 ) -> ScimResult {
     d.require_admin(&headers)?;
-    let wants_secret = q
-        .get("attributes")
-        .is_some_and(|a| a.split(',').any(|x| x.trim().eq_ignore_ascii_case("clientSecret")));
+    let wants_secret =
+        q.get("attributes").is_some_and(|a| a.split(',').any(|x| x.trim().eq_ignore_ascii_case("clientSecret")));
     let mut st = d.lock();
     let app = st.apps.iter_mut().find(|a| a.id == id).ok_or_else(|| ScimError::not_found("App", &id))?;
     let mut json = d.app_json(app);
@@ -441,7 +465,11 @@ fn patch_pairs(op: &PatchOperation) -> Result<Vec<(String, Option<Value>)>, Scim
     match (&op.path, &op.value) {
         (Some(p), v) => Ok(vec![(p.clone(), v.clone())]),
         (None, Some(Value::Object(m))) => Ok(m.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect()),
-        _ => Err(ScimError::typed(StatusCode::BAD_REQUEST, "noTarget", "A patch operation needs a path or a value object.")),
+        _ => Err(ScimError::typed(
+            StatusCode::BAD_REQUEST,
+            "noTarget",
+            "A patch operation needs a path or a value object.",
+        )),
     }
 }
 
@@ -460,7 +488,12 @@ fn string_value(path: &str, v: Option<Value>) -> Result<String, ScimError> {
 }
 
 /// `PATCH /admin/v1/Apps/{id}`: `active`, `displayName`, `description`, `allowedScopes`.
-pub(crate) async fn patch_app(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> ScimResult {
+pub(crate) async fn patch_app(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ScimResult {
     d.require_admin(&headers)?;
     let patch: PatchOp = parse_body(&body, PATCH_SCHEMA)?;
     let mut st = d.lock();
@@ -494,7 +527,8 @@ pub(crate) async fn patch_app(State(d): State<Arc<IdentityDomain>>, headers: Hea
                         Some(Value::Array(_)) | Some(Value::Object(_)) => {
                             let v = value.unwrap_or(Value::Null);
                             let v = if v.is_object() { Value::Array(vec![v]) } else { v };
-                            serde_json::from_value(v).map_err(|e| ScimError::invalid_value(format!("allowedScopes: {e}")))?
+                            serde_json::from_value(v)
+                                .map_err(|e| ScimError::invalid_value(format!("allowedScopes: {e}")))?
                         }
                         _ => return Err(ScimError::invalid_value("allowedScopes takes a list of {\"fqs\"} objects.")),
                     };
@@ -525,7 +559,11 @@ pub(crate) async fn patch_app(State(d): State<Arc<IdentityDomain>>, headers: Hea
 }
 
 /// `DELETE /admin/v1/Apps/{id}`: only inactive apps can be deleted.
-pub(crate) async fn delete_app(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(id): Path<String>) -> ScimResult {
+pub(crate) async fn delete_app(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ScimResult {
     d.require_admin(&headers)?;
     let mut st = d.lock();
     let idx = st.apps.iter().position(|a| a.id == id).ok_or_else(|| ScimError::not_found("App", &id))?;
@@ -534,7 +572,10 @@ pub(crate) async fn delete_app(State(d): State<Arc<IdentityDomain>>, headers: He
         return Err(ScimError::forbidden("The lab's built-in administrator application cannot be deleted."));
     }
     if app.active {
-        return Err(ScimError::invalid_value(format!("Deactivate the application {:?} before deleting it.", app.display_name)));
+        return Err(ScimError::invalid_value(format!(
+            "Deactivate the application {:?} before deleting it.",
+            app.display_name
+        )));
     }
     st.apps.remove(idx);
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -546,7 +587,12 @@ struct StatusChange {
 }
 
 /// `PUT /admin/v1/AppStatusChanger/{id}` with `{"active": true|false}`.
-pub(crate) async fn change_status(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> ScimResult {
+pub(crate) async fn change_status(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ScimResult {
     d.require_admin(&headers)?;
     let req: StatusChange = parse_body(&body, STATUS_SCHEMA)?;
     let active = req.active.ok_or_else(|| ScimError::invalid_value("active is required."))?;
@@ -579,7 +625,11 @@ struct Regenerate {
 
 /// `POST /admin/v1/AppClientSecretRegenerator` with `{"appId"}`: a new secret, returned in this
 /// response only; the old one stops working at once.
-pub(crate) async fn regenerate_secret(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, body: Bytes) -> ScimResult {
+pub(crate) async fn regenerate_secret(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ScimResult {
     d.require_admin(&headers)?;
     let req: Regenerate = parse_body(&body, REGEN_SCHEMA)?;
     let app_id = req.app_id.ok_or_else(|| ScimError::invalid_value("appId is required."))?;
@@ -628,7 +678,11 @@ fn check_settings_id(id: &str) -> Result<(), ScimError> {
 }
 
 /// `GET /admin/v1/Settings/Settings`.
-pub(crate) async fn get_settings(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(id): Path<String>) -> ScimResult {
+pub(crate) async fn get_settings(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ScimResult {
     d.require_admin(&headers)?;
     check_settings_id(&id)?;
     Ok(Json(settings_json(&d)).into_response())
@@ -641,7 +695,12 @@ struct SettingsPut {
 }
 
 /// `PUT /admin/v1/Settings/Settings`: only `signingCertPublicAccess` is modelled.
-pub(crate) async fn put_settings(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> ScimResult {
+pub(crate) async fn put_settings(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ScimResult {
     d.require_admin(&headers)?;
     check_settings_id(&id)?;
     let req: SettingsPut = parse_body(&body, SETTINGS_SCHEMA)?;
@@ -652,7 +711,12 @@ pub(crate) async fn put_settings(State(d): State<Arc<IdentityDomain>>, headers: 
 }
 
 /// `PATCH /admin/v1/Settings/Settings`: `replace` of `signingCertPublicAccess`.
-pub(crate) async fn patch_settings(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> ScimResult {
+pub(crate) async fn patch_settings(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ScimResult {
     d.require_admin(&headers)?;
     check_settings_id(&id)?;
     let patch: PatchOp = parse_body(&body, PATCH_SCHEMA)?;
@@ -685,7 +749,11 @@ pub(crate) async fn rotate_key(State(d): State<Arc<IdentityDomain>>, headers: He
 }
 
 /// `DELETE /admin/v1/SigningCert/lab/keys/{kid}` (lab endpoint): drop a non-active key.
-pub(crate) async fn remove_key(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, Path(kid): Path<String>) -> ScimResult {
+pub(crate) async fn remove_key(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    Path(kid): Path<String>,
+) -> ScimResult {
     d.require_admin(&headers)?;
     d.remove_signing_key(&kid)?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -708,7 +708,7 @@ fn validate_import(cfg: &CertificateConfig, now: OffsetDateTime) -> OciResult<Im
         child = issuer;
         child_label = label;
     }
-    if child.issuer().as_raw() == child.subject().as_raw() && chain.len() > 0 && child.verify_signature(None).is_err() {
+    if child.issuer().as_raw() == child.subject().as_raw() && !chain.is_empty() && child.verify_signature(None).is_err() {
         return Err(OciError::invalid_parameter(format!("broken chain: the self-signature of {child_label} does not verify")));
     }
 

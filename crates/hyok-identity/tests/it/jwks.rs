@@ -35,6 +35,10 @@ async fn protected_jwks_needs_app_credentials_or_a_domain_token() {
     forged.push_str("AAAA");
     assert_eq!(lab.get(JWK, &Auth::Bearer(forged)).await.status, 401);
 
+    // Resource_App's own token for the domain scope works as a bearer as well.
+    let own = lab.access_token(&resource, "urn:opc:idm:__myscopes__").await;
+    assert_eq!(lab.get(JWK, &Auth::Bearer(own)).await.status, 200);
+
     // A deactivated app's credentials no longer open it.
     assert_eq!(lab.set_active(&resource.id, false).await.status, 200);
     assert_eq!(lab.get(JWK, &resource.basic()).await.status, 401);
@@ -58,7 +62,8 @@ async fn signing_cert_public_access_setting_opens_the_jwks() {
     assert_eq!(lab.get(JWK, &Auth::None).await.status, 200, "public now");
     assert!(lab.domain.signing_cert_public_access());
 
-    let put = json!({"schemas": ["urn:ietf:params:scim:schemas:oracle:idcs:Settings"], "signingCertPublicAccess": false});
+    let put =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:oracle:idcs:Settings"], "signingCertPublicAccess": false});
     let r = lab.send_json("PUT", settings, &lab.admin, put).await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(lab.get(JWK, &Auth::None).await.status, 401, "protected again");

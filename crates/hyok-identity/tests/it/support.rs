@@ -78,7 +78,14 @@ impl Lab {
         Lab { url: domain.domain_url().to_string(), domain, server, http, admin: Auth::Basic(id, secret) }
     }
 
-    pub async fn request(&self, method: &str, path: &str, auth: &Auth, content_type: Option<&str>, body: String) -> Resp {
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        auth: &Auth,
+        content_type: Option<&str>,
+        body: String,
+    ) -> Resp {
         let mut b = axum::http::Request::builder().method(method).uri(format!("{}{}", self.url, path));
         match auth {
             Auth::None => {}
@@ -105,7 +112,8 @@ impl Lab {
 
     /// `POST /oauth2/v1/token` with a form body.
     pub async fn token(&self, auth: &Auth, form: &str) -> Resp {
-        self.request("POST", "/oauth2/v1/token", auth, Some("application/x-www-form-urlencoded"), form.to_string()).await
+        self.request("POST", "/oauth2/v1/token", auth, Some("application/x-www-form-urlencoded"), form.to_string())
+            .await
     }
 
     /// A client-credentials token for `scope`, asserting success.

@@ -96,7 +96,13 @@ async fn scopes_must_be_fully_qualified_and_granted() {
     let r = lab.token(&resource.basic(), &ask(FQS)).await;
     assert_eq!((r.status, r.json["error"].as_str()), (400, Some("invalid_scope")), "{}", r.json);
 
-    for bad in ["oci_ekms", "https://172.16.1.103oci_ekms", "https://172.16.1.104/oci_ekms", "https://172.16.1.103/oci_other", ""] {
+    for bad in [
+        "oci_ekms",
+        "https://172.16.1.103oci_ekms",
+        "https://172.16.1.104/oci_ekms",
+        "https://172.16.1.103/oci_other",
+        "",
+    ] {
         let r = lab.token(&client.basic(), &ask(bad)).await;
         assert_eq!((r.status, r.json["error"].as_str()), (400, Some("invalid_scope")), "scope {bad:?}: {}", r.json);
     }
@@ -111,7 +117,9 @@ async fn scopes_must_be_fully_qualified_and_granted() {
     assert_eq!(r.json["error"], "invalid_scope");
 
     // Granting a scope nobody defines is refused at creation.
-    let r = lab.send_json("POST", "/admin/v1/Apps", &lab.admin, crate::support::client_app_body("Bad", "https://nowhere/x")).await;
+    let r = lab
+        .send_json("POST", "/admin/v1/Apps", &lab.admin, crate::support::client_app_body("Bad", "https://nowhere/x"))
+        .await;
     assert_eq!(r.status, 400, "{}", r.json);
     assert_eq!(r.json["scimType"], "invalidValue");
 
@@ -132,7 +140,13 @@ async fn grant_types_and_request_format_are_checked() {
     let r = lab.token(&client.basic(), "grant_type=client_credentials&grant_type=client_credentials").await;
     assert_eq!(r.json["error"], "invalid_request", "repeated parameter");
     let r = lab
-        .request("POST", "/oauth2/v1/token", &client.basic(), Some("application/json"), json!({"grant_type": "client_credentials"}).to_string())
+        .request(
+            "POST",
+            "/oauth2/v1/token",
+            &client.basic(),
+            Some("application/json"),
+            json!({"grant_type": "client_credentials"}).to_string(),
+        )
         .await;
     assert_eq!((r.status, r.json["error"].as_str()), (400, Some("invalid_request")));
     let huge = format!("grant_type=client_credentials&scope={}", "a".repeat(200 * 1024));

@@ -1,1 +1,9 @@
-//! Integration tests of hyok-oci.
+//! Integration tests of hyok-oci: every test talks to a real TLS socket with real host names.
+
+mod certificates;
+mod cli;
+mod conventions;
+mod pki;
+mod signing;
+mod support;
+mod tenancy;
