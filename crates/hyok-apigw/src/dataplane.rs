@@ -171,7 +171,7 @@ impl Gateway {
         let mut next: Vec<Arc<Deployment>> = current.iter().filter(|d| d.id != id).cloned().collect();
         next.push(dep);
         // Longest prefix first, so the most specific deployment wins.
-        next.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        next.sort_by_key(|d| std::cmp::Reverse(d.prefix.len()));
         write(&self.deployments, Arc::new(next));
         Ok(())
     }
@@ -579,10 +579,8 @@ async fn proxy(
     let client = if backend.verify_tls() { &clients.verified } else { &clients.unverified };
     // readTimeout covers waiting for the response head; sendTimeout is added when a body is sent.
     let deadline = backend.read_timeout() + if has_body { backend.send_timeout() } else { Duration::ZERO };
-    let result = match tokio::time::timeout(deadline, client.send_streaming(out)).await {
-        Err(_) => Err(ClientError::Timeout(deadline)),
-        Ok(r) => r,
-    };
+    // A clone shares the connection pool; its timeout is this route's deadline.
+    let result = client.clone().with_timeout(deadline).send_streaming(out).await;
     let decided_ok = format!("route {route_path} of deployment {deployment}");
     match result {
         Ok(resp) => {
@@ -616,12 +614,13 @@ async fn proxy(
 struct IdleTimeout<B> {
     inner: Pin<Box<B>>,
     timeout: Duration,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// Armed only once the body has to wait, so small responses never touch the timer.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl<B> IdleTimeout<B> {
     fn new(inner: B, timeout: Duration) -> Self {
-        Self { inner: Box::pin(inner), timeout, sleep: Box::pin(tokio::time::sleep(timeout)) }
+        Self { inner: Box::pin(inner), timeout, sleep: None }
     }
 }
 
@@ -641,14 +640,17 @@ where
         let this = self.get_mut();
         match this.inner.as_mut().poll_frame(cx) {
             Poll::Ready(r) => {
-                let deadline = tokio::time::Instant::now() + this.timeout;
-                this.sleep.as_mut().reset(deadline);
+                this.sleep = None;
                 Poll::Ready(r.map(|f| f.map_err(Into::into)))
             }
-            Poll::Pending => match this.sleep.as_mut().poll(cx) {
-                Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimeout(this.timeout))))),
-                Poll::Pending => Poll::Pending,
-            },
+            Poll::Pending => {
+                let timeout = this.timeout;
+                let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                match sleep.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Some(Err(Box::new(BodyTimeout(timeout))))),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
         }
     }
 

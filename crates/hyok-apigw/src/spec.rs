@@ -380,6 +380,8 @@ impl fmt::Display for SpecError {
     }
 }
 
+impl std::error::Error for SpecError {}
+
 impl SpecError {
     fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self { field: field.into(), message: message.into() }

@@ -27,12 +27,13 @@ pub fn regional_ocid(resource_type: &str) -> String {
 
 /// True when `s` has the shape of an OCID (`ocid1.<type>.<realm>.<region>.<unique>`).
 pub fn is_ocid(s: &str) -> bool {
+    // Five parts; key OCIDs carry the vault's endpoint prefix as a sixth.
     let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 5
+    (parts.len() == 5 || parts.len() == 6)
         && parts[0] == "ocid1"
         && !parts[1].is_empty()
         && !parts[2].is_empty()
-        && parts[4].len() >= 8
+        && parts[parts.len() - 1].len() >= 8
         && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-' || b == b'_')
 }
 

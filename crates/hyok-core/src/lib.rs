@@ -7,6 +7,7 @@
 pub mod client;
 pub mod error;
 pub mod events;
+pub mod host;
 pub mod ids;
 pub mod pki;
 pub mod request_id;

@@ -34,6 +34,7 @@ struct User {
 }
 
 struct Refresh {
+    id: String,
     user_id: String,
     username: String,
     client_id: String,
@@ -159,9 +160,13 @@ impl AuthState {
         }
         g.1.insert(
             token.clone(),
-            Refresh { user_id: user_id.into(), username: username.into(), client_id: client_id.into(), seq },
+            Refresh { id: hyok_core::ids::uuid(), user_id: user_id.into(), username: username.into(), client_id: client_id.into(), seq },
         );
         token
+    }
+
+    fn refresh_id(&self, token: &str) -> Option<String> {
+        self.refresh.lock().unwrap_or_else(|p| p.into_inner()).1.get(token).map(|r| r.id.clone())
     }
 
     /// Verify a management JWT (HS256 only, issuer `kylo`, not expired).
@@ -235,7 +240,10 @@ async fn tokens(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, Ct
         "duration": JWT_TTL,
         "token_type": "Bearer",
         "client_id": client_id,
+        "refresh_token_id": auth.refresh_id(&refresh),
         "refresh_token": refresh,
+        // 0: the refresh token does not expire (CTM's default for API clients).
+        "refresh_token_expires_in": 0,
     });
     Ok((http::StatusCode::OK, Json(body)).into_response())
 }

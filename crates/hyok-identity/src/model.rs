@@ -50,8 +50,8 @@ pub struct AllowedScope {
     pub id_of_defining_app: String,
 }
 
-/// An integrated (confidential) application.
-#[derive(Clone, Debug)]
+/// An integrated (confidential) application. No `Debug`: it holds a secret until shown.
+#[derive(Clone)]
 pub struct App {
     pub id: String,
     pub ocid: String,

@@ -6,6 +6,7 @@ pub mod info;
 pub mod lab;
 pub mod services;
 pub mod status;
+pub mod trace;
 pub mod world;
 
 pub use info::LabInfo;

@@ -39,6 +39,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show the hop-by-hop path of a request (`--last` for the most recent one).
+    Trace {
+        /// The `opc-request-id` to explain.
+        request_id: Option<String>,
+        /// The most recent request.
+        #[arg(long, conflicts_with = "request_id")]
+        last: bool,
+        /// Lab dir.
+        #[arg(long, default_value = ".hyok-lab", env = "HYOK_LAB_DIR")]
+        lab_dir: PathBuf,
+        /// Print the hops as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Stop the lab running in the lab dir.
     Down {
         /// Lab dir.
@@ -66,6 +80,7 @@ fn main() -> ExitCode {
             Command::Up { lab_dir, port_base, world } => up(lab_dir, port_base, world).await,
             Command::Status { lab_dir, json } => status_cmd(lab_dir, json).await,
             Command::Down { lab_dir } => down(lab_dir).await,
+            Command::Trace { request_id, last, lab_dir, json } => trace_cmd(lab_dir, request_id, last, json).await,
         }
     });
     match result {
@@ -150,6 +165,19 @@ async fn status_cmd(lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
         println!("{}", if report.healthy { "lab is up and healthy" } else { "lab is NOT healthy" });
     }
     Ok(if report.healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+async fn trace_cmd(lab_dir: PathBuf, request_id: Option<String>, last: bool, json: bool) -> anyhow::Result<ExitCode> {
+    if request_id.is_none() && !last {
+        anyhow::bail!("give a request id, or --last for the most recent request");
+    }
+    let hops = hyok_lab::trace::load(&lab_dir, request_id.as_deref()).await.map_err(anyhow::Error::msg)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&hops)?);
+    } else {
+        print!("{}", hyok_lab::trace::render(&hops));
+    }
+    Ok(if hops.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
 async fn down(lab_dir: PathBuf) -> anyhow::Result<ExitCode> {

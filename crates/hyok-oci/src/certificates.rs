@@ -8,8 +8,8 @@
 
 use crate::{
     conventions::{
-        HasLifecycle, LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, Table, check_if_match,
-        oci_now, oci_time, paginate, parse_json, required, required_ocid, settle_after,
+        HasLifecycle, LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, Table, check_if_match, oci_now,
+        oci_time, paginate, parse_json, required, required_ocid, settle_after,
     },
     signing::{self, SignatureVerifier},
 };
@@ -428,8 +428,12 @@ impl CertificatesService {
         let pem = required(&d.ca_bundle_pem, "caBundlePem")?;
         let ders = parse_pem_certs(pem, "caBundlePem")?;
         for (i, der) in ders.iter().enumerate() {
-            X509Certificate::from_der(der)
-                .map_err(|_| OciError::invalid_parameter(format!("caBundlePem certificate {} is not a valid X.509 certificate", i + 1)))?;
+            X509Certificate::from_der(der).map_err(|_| {
+                OciError::invalid_parameter(format!(
+                    "caBundlePem certificate {} is not a valid X.509 certificate",
+                    i + 1
+                ))
+            })?;
         }
         let id = hyok_core::ids::regional_ocid("cabundle");
         let resource = CaBundle {
@@ -446,9 +450,13 @@ impl CertificatesService {
         {
             let mut map = write(&self.inner.bundles)?;
             if map.values().any(|b| {
-                b.resource.name == name && b.resource.compartment_id == compartment && b.resource.lifecycle_state != LifecycleState::Deleted
+                b.resource.name == name
+                    && b.resource.compartment_id == compartment
+                    && b.resource.lifecycle_state != LifecycleState::Deleted
             }) {
-                return Err(OciError::conflict(format!("a CA bundle named {name:?} already exists in this compartment")));
+                return Err(OciError::conflict(format!(
+                    "a CA bundle named {name:?} already exists in this compartment"
+                )));
             }
             let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
             map.insert(id.clone(), BundleRecord { resource: resource.clone(), pem: pem.to_string(), seq });
@@ -480,7 +488,10 @@ impl CertificatesService {
             .ok_or_else(|| OciError::not_found(format!("CA bundle {id} not found or not authorized")))?;
         check_if_match(headers, &crate::conventions::etag_of(&b.resource))?;
         if b.resource.lifecycle_state != LifecycleState::Active {
-            return Err(OciError::incorrect_state(format!("CA bundle {id} is {}", b.resource.lifecycle_state.as_str())));
+            return Err(OciError::incorrect_state(format!(
+                "CA bundle {id} is {}",
+                b.resource.lifecycle_state.as_str()
+            )));
         }
         b.resource.lifecycle_state = LifecycleState::Deleted;
         Ok(())
@@ -491,7 +502,10 @@ impl CertificatesService {
         let name = check_name(&d.name)?;
         let compartment = self.check_compartment(&d.compartment_id)?.to_string();
         check_description(&d.description)?;
-        let cfg = d.certificate_config.as_ref().ok_or_else(|| OciError::missing_parameter("certificateConfig is required"))?;
+        let cfg = d
+            .certificate_config
+            .as_ref()
+            .ok_or_else(|| OciError::missing_parameter("certificateConfig is required"))?;
         match cfg.config_type.as_deref() {
             Some("IMPORTED") => {}
             Some(t @ ("ISSUED_BY_INTERNAL_CA" | "MANAGED_EXTERNALLY_ISSUED_BY_INTERNAL_CA")) => {
@@ -499,7 +513,9 @@ impl CertificatesService {
                     "certificateConfig.configType {t} is not supported by the lab; only IMPORTED is"
                 )));
             }
-            Some(t) => return Err(OciError::invalid_parameter(format!("certificateConfig.configType {t:?} is not valid"))),
+            Some(t) => {
+                return Err(OciError::invalid_parameter(format!("certificateConfig.configType {t:?} is not valid")));
+            }
             None => return Err(OciError::missing_parameter("certificateConfig.configType is required")),
         }
         let imported = validate_import(cfg, OffsetDateTime::now_utc())?;
@@ -534,9 +550,13 @@ impl CertificatesService {
         {
             let mut map = write(&self.inner.certs)?;
             if map.values().any(|c| {
-                c.resource.name == name && c.resource.compartment_id == compartment && c.resource.lifecycle_state != LifecycleState::Deleted
+                c.resource.name == name
+                    && c.resource.compartment_id == compartment
+                    && c.resource.lifecycle_state != LifecycleState::Deleted
             }) {
-                return Err(OciError::conflict(format!("a certificate named {name:?} already exists in this compartment")));
+                return Err(OciError::conflict(format!(
+                    "a certificate named {name:?} already exists in this compartment"
+                )));
             }
             let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
             map.insert(id.clone(), CertRecord { resource: resource.clone(), material: imported.material, seq });
@@ -599,9 +619,9 @@ fn check_description(d: &Option<String>) -> OciResult<()> {
 fn parse_pem_certs(pem: &str, field: &str) -> OciResult<Vec<Vec<u8>>> {
     match hyok_core::tls::certs_from_pem(pem) {
         Ok(c) => Ok(c.into_iter().map(|d| d.as_ref().to_vec()).collect()),
-        Err(hyok_core::tls::TlsError::NoCertificate) => {
-            Err(OciError::invalid_parameter(format!("{field} contains no PEM certificate (-----BEGIN CERTIFICATE-----)")))
-        }
+        Err(hyok_core::tls::TlsError::NoCertificate) => Err(OciError::invalid_parameter(format!(
+            "{field} contains no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ))),
         Err(_) => Err(OciError::invalid_parameter(format!("{field} is not valid PEM"))),
     }
 }
@@ -708,8 +728,11 @@ fn validate_import(cfg: &CertificateConfig, now: OffsetDateTime) -> OciResult<Im
         child = issuer;
         child_label = label;
     }
-    if child.issuer().as_raw() == child.subject().as_raw() && !chain.is_empty() && child.verify_signature(None).is_err() {
-        return Err(OciError::invalid_parameter(format!("broken chain: the self-signature of {child_label} does not verify")));
+    if child.issuer().as_raw() == child.subject().as_raw() && !chain.is_empty() && child.verify_signature(None).is_err()
+    {
+        return Err(OciError::invalid_parameter(format!(
+            "broken chain: the self-signature of {child_label} does not verify"
+        )));
     }
 
     let signature_algorithm = signature_algorithm_of(&leaf)?;
@@ -747,7 +770,11 @@ fn validate_import(cfg: &CertificateConfig, now: OffsetDateTime) -> OciResult<Im
         sans,
         validity,
         serial,
-        material: TlsMaterial { chain_pem: chain_pem_full, key_pem: key_pem.to_string(), key_algorithm },
+        material: TlsMaterial {
+            chain_pem: chain_pem_full,
+            key_pem: format!("{}\n", key_pem.trim_end()),
+            key_algorithm,
+        },
     })
 }
 
@@ -791,11 +818,9 @@ fn signature_algorithm_of(cert: &X509Certificate<'_>) -> OciResult<&'static str>
         (OID_SIG_ECDSA_WITH_SHA384, "SHA384_WITH_ECDSA"),
         (OID_SIG_ECDSA_WITH_SHA512, "SHA512_WITH_ECDSA"),
     ];
-    table
-        .iter()
-        .find(|(o, _)| o == oid)
-        .map(|(_, n)| *n)
-        .ok_or_else(|| OciError::invalid_parameter(format!("certificatePem is signed with an unsupported algorithm ({oid})")))
+    table.iter().find(|(o, _)| o == oid).map(|(_, n)| *n).ok_or_else(|| {
+        OciError::invalid_parameter(format!("certificatePem is signed with an unsupported algorithm ({oid})"))
+    })
 }
 
 fn subject_of(n: &X509Name<'_>) -> CertificateSubject {
@@ -900,11 +925,15 @@ async fn create_ca_bundle_h(State(s): State<CertificatesService>, headers: Heade
     r.into_response()
 }
 
-async fn list_ca_bundles_h(State(s): State<CertificatesService>, q: Result<Query<ListQuery>, QueryRejection>) -> OciResult<OciResponse> {
+async fn list_ca_bundles_h(
+    State(s): State<CertificatesService>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> OciResult<OciResponse> {
     let q = query(q)?;
     let state = state_filter(&q)?;
     let map = read(&s.inner.bundles)?;
-    let rows: Vec<_> = map.values().map(|b| (Sortable { name: &b.resource.name, seq: b.seq }, b.resource.clone())).collect();
+    let rows: Vec<_> =
+        map.values().map(|b| (Sortable { name: &b.resource.name, seq: b.seq }, b.resource.clone())).collect();
     let items = sort_and_filter(rows, &q, |b: &CaBundle| {
         q.compartment_id.as_deref().is_none_or(|c| c == b.compartment_id)
             && q.name.as_deref().is_none_or(|n| n == b.name)
@@ -921,7 +950,11 @@ async fn get_ca_bundle_h(State(s): State<CertificatesService>, Path(id): Path<St
     OciResponse::resource(&s.get_ca_bundle(&id)?)
 }
 
-async fn delete_ca_bundle_h(State(s): State<CertificatesService>, Path(id): Path<String>, headers: HeaderMap) -> OciResult<StatusCode> {
+async fn delete_ca_bundle_h(
+    State(s): State<CertificatesService>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> OciResult<StatusCode> {
     s.delete_ca_bundle(&id, &headers)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -940,11 +973,15 @@ async fn create_certificate_h(State(s): State<CertificatesService>, headers: Hea
     r.into_response()
 }
 
-async fn list_certificates_h(State(s): State<CertificatesService>, q: Result<Query<ListQuery>, QueryRejection>) -> OciResult<OciResponse> {
+async fn list_certificates_h(
+    State(s): State<CertificatesService>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> OciResult<OciResponse> {
     let q = query(q)?;
     let state = state_filter(&q)?;
     let map = read(&s.inner.certs)?;
-    let rows: Vec<_> = map.values().map(|c| (Sortable { name: &c.resource.name, seq: c.seq }, c.resource.clone())).collect();
+    let rows: Vec<_> =
+        map.values().map(|c| (Sortable { name: &c.resource.name, seq: c.seq }, c.resource.clone())).collect();
     let items = sort_and_filter(rows, &q, |c: &Certificate| {
         q.compartment_id.as_deref().is_none_or(|x| x == c.compartment_id)
             && q.name.as_deref().is_none_or(|n| n == c.name)

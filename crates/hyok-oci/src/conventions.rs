@@ -76,10 +76,10 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> OciResult<T> {
     })
 }
 
-/// A required string field: absent or blank is 400 `MissingParameter`.
+/// A required string field, returned as given: absent or blank is 400 `MissingParameter`.
 pub fn required<'a>(value: &'a Option<String>, field: &str) -> OciResult<&'a str> {
-    match value.as_deref().map(str::trim) {
-        Some(v) if !v.is_empty() => Ok(v),
+    match value.as_deref() {
+        Some(v) if !v.trim().is_empty() => Ok(v),
         _ => Err(OciError::missing_parameter(format!("{field} is required"))),
     }
 }
@@ -98,9 +98,10 @@ pub fn required_ocid<'a>(value: &'a Option<String>, field: &str, kind: &str) -> 
     Ok(v)
 }
 
-/// A strong etag over a resource's JSON representation.
+/// A strong etag over a resource's JSON representation (canonical: via `Value`, whose maps
+/// are sorted, so a struct and its `Value` give the same etag).
 pub fn etag_of<T: Serialize>(resource: &T) -> String {
-    let bytes = serde_json::to_vec(resource).unwrap_or_default();
+    let bytes = serde_json::to_value(resource).and_then(|v| serde_json::to_vec(&v)).unwrap_or_default();
     hex::encode(&Sha256::digest(&bytes)[..16])
 }
 
@@ -305,7 +306,9 @@ impl RetryTokens {
             Some(v) => v.to_str().map_err(|_| OciError::invalid_parameter("opc-retry-token is not ASCII"))?.to_string(),
         };
         if token.is_empty() || token.len() > MAX_RETRY_TOKEN_LEN {
-            return Err(OciError::invalid_parameter(format!("opc-retry-token must be 1 to {MAX_RETRY_TOKEN_LEN} characters")));
+            return Err(OciError::invalid_parameter(format!(
+                "opc-retry-token must be 1 to {MAX_RETRY_TOKEN_LEN} characters"
+            )));
         }
         let hash: [u8; 32] = Sha256::digest(body).into();
         let key = (scope.to_string(), token);
@@ -356,6 +359,38 @@ mod tests {
         assert_eq!(seen, items);
         assert!(paginate(&items, &PageQuery { limit: Some("0".into()), page: None }).is_err());
         assert!(paginate(&items, &PageQuery { limit: None, page: Some("garbage!".into()) }).is_err());
+    }
+
+    struct Res(LifecycleState, Option<String>);
+    impl HasLifecycle for Res {
+        fn lifecycle_state(&self) -> LifecycleState {
+            self.0
+        }
+        fn set_lifecycle(&mut self, state: LifecycleState, details: Option<String>) {
+            self.0 = state;
+            self.1 = details;
+        }
+    }
+
+    #[tokio::test]
+    async fn lifecycle_settles_to_active_or_failed_with_details() {
+        let table: Table<Res> = Arc::new(RwLock::new(HashMap::new()));
+        for id in ["ok", "bad", "gone"] {
+            table.write().expect("lock").insert(id.into(), Res(LifecycleState::Creating, None));
+        }
+        table.write().expect("lock").get_mut("gone").expect("gone").0 = LifecycleState::Deleted;
+        let a = settle_after(table.clone(), "ok".into(), Duration::from_millis(5), Ok(()));
+        let b = settle_after(table.clone(), "bad".into(), Duration::from_millis(5), Err("backend refused".into()));
+        let c = settle_after(table.clone(), "gone".into(), Duration::from_millis(5), Ok(()));
+        assert_eq!(table.read().expect("lock")["ok"].0, LifecycleState::Creating, "asynchronous");
+        for h in [a, b, c] {
+            h.await.expect("task");
+        }
+        let t = table.read().expect("lock");
+        assert_eq!(t["ok"].0, LifecycleState::Active);
+        assert_eq!(t["bad"].0, LifecycleState::Failed);
+        assert_eq!(t["bad"].1.as_deref(), Some("backend refused"));
+        assert_eq!(t["gone"].0, LifecycleState::Deleted, "only CREATING resources move");
     }
 
     #[test]

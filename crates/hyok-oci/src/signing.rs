@@ -34,9 +34,8 @@ pub const BODY_HEADERS: [&str; 3] = ["content-length", "content-type", "x-conten
 /// Default largest clock difference accepted.
 pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(300);
 
-const HTTP_DATE: &[BorrowedFormatItem<'static>] = format_description!(
-    "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-);
+const HTTP_DATE: &[BorrowedFormatItem<'static>] =
+    format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
 const MAX_AUTHORIZATION_BYTES: usize = 8 * 1024;
 
 /// Format a time as an HTTP date (`Mon, 05 Jan 2026 10:00:00 GMT`), as `email.utils.formatdate`.
@@ -176,10 +175,12 @@ impl SignatureVerifier {
 
     fn verify_parts_at(&self, parts: &Parts, now: OffsetDateTime) -> Result<Verified, OciError> {
         let deny = |m: String| OciError::not_authenticated(m);
-        let raw = parts
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .ok_or_else(|| deny("The required information to complete authentication was not provided: missing Authorization header".into()))?;
+        let raw = parts.headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
+            deny(
+                "The required information to complete authentication was not provided: missing Authorization header"
+                    .into(),
+            )
+        })?;
         if raw.len() > MAX_AUTHORIZATION_BYTES {
             return Err(deny("Authorization header is too long".into()));
         }
@@ -191,7 +192,10 @@ impl SignatureVerifier {
             return Err(deny(format!("unsupported signature version {v:?} (expected \"1\")")));
         }
         if sig.algorithm != ALGORITHM {
-            return Err(deny(format!("unsupported signature algorithm {:?} (expected \"{ALGORITHM}\")", sig.algorithm)));
+            return Err(deny(format!(
+                "unsupported signature algorithm {:?} (expected \"{ALGORITHM}\")",
+                sig.algorithm
+            )));
         }
         let signed = |h: &str| sig.headers.iter().any(|x| x == h);
         let date_header = if signed("x-date") { "x-date" } else { "date" };
@@ -212,8 +216,10 @@ impl SignatureVerifier {
         for h in &sig.headers {
             lines.push(signing_line(h, &parts.method, &parts.uri, &parts.headers).map_err(deny)?);
         }
-        let date = header_str(&parts.headers, date_header).ok_or_else(|| deny(format!("{date_header} header is missing")))?;
-        let when = parse_http_date(date).ok_or_else(|| deny(format!("{date_header} header {date:?} is not an HTTP date")))?;
+        let date =
+            header_str(&parts.headers, date_header).ok_or_else(|| deny(format!("{date_header} header is missing")))?;
+        let when =
+            parse_http_date(date).ok_or_else(|| deny(format!("{date_header} header {date:?} is not an HTTP date")))?;
         let skew = (now - when).abs();
         if skew > self.max_skew {
             return Err(deny(format!(
@@ -224,8 +230,12 @@ impl SignatureVerifier {
         }
         let principal = Principal::parse(&sig.key_id)
             .ok_or_else(|| deny(format!("keyId {:?} is not <tenancy>/<user>/<fingerprint>", sig.key_id)))?;
-        let key = self.keys.get(&sig.key_id).ok_or_else(|| deny(format!("unknown keyId {:?}: no such API key is registered", sig.key_id)))?;
-        let signature = B64.decode(sig.signature.as_bytes()).map_err(|_| deny("signature is not valid base64".into()))?;
+        let key = self
+            .keys
+            .get(&sig.key_id)
+            .ok_or_else(|| deny(format!("unknown keyId {:?}: no such API key is registered", sig.key_id)))?;
+        let signature =
+            B64.decode(sig.signature.as_bytes()).map_err(|_| deny("signature is not valid base64".into()))?;
         key.pkcs1v15_verify::<Sha256>(lines.join("\n").as_bytes(), &signature)
             .map_err(|_| deny(format!("bad signature: the signature does not verify with the key {:?}", sig.key_id)))?;
         let body_sha256 = if signed("x-content-sha256") {
@@ -289,7 +299,14 @@ pub async fn verify(State(verifier): State<Arc<SignatureVerifier>>, req: Request
                     )
                     .into_response();
                 }
-                Err(_) => return OciError::new(StatusCode::BAD_REQUEST, "CannotParseRequest", "request body could not be read").into_response(),
+                Err(_) => {
+                    return OciError::new(
+                        StatusCode::BAD_REQUEST,
+                        "CannotParseRequest",
+                        "request body could not be read",
+                    )
+                    .into_response();
+                }
             };
             let actual = B64.encode(Sha256::digest(&bytes));
             if actual != expected {
@@ -302,8 +319,11 @@ pub async fn verify(State(verifier): State<Arc<SignatureVerifier>>, req: Request
             if let Some(cl) = header_str(&parts.headers, "content-length")
                 && cl.trim().parse::<usize>().ok() != Some(bytes.len())
             {
-                return OciError::not_authenticated(format!("content-length {cl} does not match the body length {}", bytes.len()))
-                    .into_response();
+                return OciError::not_authenticated(format!(
+                    "content-length {cl} does not match the body length {}",
+                    bytes.len()
+                ))
+                .into_response();
             }
             Body::from(bytes)
         }

@@ -308,7 +308,8 @@ fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
     {
         use std::io::Write;
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path).map_err(err)?;
+        let mut f =
+            std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(mode).open(path).map_err(err)?;
         // The mode given to open() only applies to new files; fix an existing file too.
         f.set_permissions(std::fs::Permissions::from_mode(mode)).map_err(err)?;
         f.write_all(bytes).map_err(err)?;

@@ -51,3 +51,116 @@ pub async fn serve_tls(ca: &hyok_core::pki::LabCa, names: &[&str], router: axum:
     let listener = hyok_core::server::bind(([127, 0, 0, 1], 0).into()).await.expect("bind test server");
     hyok_core::server::serve(listener, router, Some(tls), Default::default())
 }
+
+/// A [`hyok_core::host::ServiceHost`] for tests of one service: endpoints are served on
+/// 127.0.0.1 free ports, names and virtual addresses are pinned to them, and no network policy
+/// applies. Use the real lab (`hyok_lab::Lab`) to test policy.
+#[derive(Clone)]
+pub struct LoopbackHost {
+    inner: std::sync::Arc<std::sync::Mutex<LoopbackState>>,
+    events: hyok_core::EventLog,
+    ca: std::sync::Arc<hyok_core::pki::LabCa>,
+}
+
+#[derive(Default)]
+struct LoopbackState {
+    pins: std::collections::HashMap<(String, u16), std::net::SocketAddr>,
+    servers: std::collections::HashMap<(std::net::Ipv4Addr, u16), hyok_core::server::Server>,
+}
+
+impl LoopbackHost {
+    /// A new host with its own public CA.
+    pub fn new() -> Self {
+        init();
+        Self {
+            inner: Default::default(),
+            events: hyok_core::EventLog::new(),
+            ca: std::sync::Arc::new(hyok_core::pki::LabCa::generate("Loopback Test Root").expect("test CA")),
+        }
+    }
+
+    /// Pin a name (or virtual IP) and port to a real socket, e.g. a peer started by the test.
+    pub fn pin(&self, host: &str, port: u16, real: std::net::SocketAddr) {
+        self.inner.lock().expect("lock").pins.insert((host.to_ascii_lowercase(), port), real);
+    }
+
+    /// The real socket behind `host:port`, if pinned or hosted.
+    pub fn real(&self, host: &str, port: u16) -> Option<std::net::SocketAddr> {
+        self.inner.lock().expect("lock").pins.get(&(host.to_ascii_lowercase(), port)).copied()
+    }
+
+    /// A dial that follows the pins.
+    pub fn dial(&self) -> hyok_core::client::StaticDial {
+        let mut d = hyok_core::client::StaticDial::new();
+        for ((h, p), real) in self.inner.lock().expect("lock").pins.iter() {
+            d = d.pin(h, *p, *real);
+        }
+        d
+    }
+}
+
+impl Default for LoopbackHost {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+struct PinDial(LoopbackHost);
+
+impl hyok_core::client::Dial for PinDial {
+    fn dial(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> hyok_core::client::BoxFuture<'_, Result<hyok_core::client::Dialed, hyok_core::client::DialError>> {
+        let found = self.0.real(host, port);
+        let label = format!("{host}:{port}");
+        Box::pin(async move {
+            found.map(|real| hyok_core::client::Dialed { real, label: label.clone() }).ok_or_else(|| {
+                hyok_core::client::DialError::NoListener(format!("connection refused: nothing listens on {label}"))
+            })
+        })
+    }
+}
+
+impl hyok_core::host::ServiceHost for LoopbackHost {
+    fn host(
+        &self,
+        endpoint: hyok_core::host::Endpoint,
+        router: axum::Router,
+        tls: std::sync::Arc<rustls::ServerConfig>,
+    ) -> hyok_core::client::BoxFuture<'_, Result<std::net::SocketAddr, String>> {
+        Box::pin(async move {
+            let listener =
+                hyok_core::server::bind(([127, 0, 0, 1], 0).into()).await.map_err(|e| e.to_string())?;
+            let real = listener.local_addr().map_err(|e| e.to_string())?;
+            let server = hyok_core::server::serve(listener, router, Some(tls), Default::default());
+            let mut s = self.inner.lock().map_err(|e| e.to_string())?;
+            s.pins.insert((endpoint.host.to_ascii_lowercase(), endpoint.port), real);
+            s.pins.insert((endpoint.ip.to_string(), endpoint.port), real);
+            s.servers.insert((endpoint.ip, endpoint.port), server);
+            Ok(real)
+        })
+    }
+
+    fn unhost(&self, ip: std::net::Ipv4Addr, port: u16) -> hyok_core::client::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let server = self.inner.lock().ok().and_then(|mut s| s.servers.remove(&(ip, port)));
+            if let Some(server) = server {
+                server.shutdown().await;
+            }
+        })
+    }
+
+    fn dial_from(&self, _ip: std::net::Ipv4Addr) -> std::sync::Arc<dyn hyok_core::client::Dial> {
+        std::sync::Arc::new(PinDial(self.clone()))
+    }
+
+    fn events(&self) -> hyok_core::EventLog {
+        self.events.clone()
+    }
+
+    fn public_ca(&self) -> std::sync::Arc<hyok_core::pki::LabCa> {
+        self.ca.clone()
+    }
+}

@@ -21,7 +21,6 @@ use hyok_ctm::{Ctm, CtmConfig, router};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use std::{
-    net::SocketAddr,
     sync::{
         Arc, OnceLock, RwLock,
         atomic::{AtomicUsize, Ordering},
@@ -163,7 +162,7 @@ pub struct Lab {
     pub idp: Idp,
     pub ctm: Arc<Ctm>,
     pub events: EventLog,
-    pub server: Server,
+    _server: Server,
     pub client: HttpClient,
     jwt: OnceLock<String>,
 }
@@ -188,11 +187,7 @@ impl Lab {
         let server = serve(listener, router(ctm.clone()), Some(tls_cfg), CancellationToken::new());
         let dial = StaticDial::new().pin(CTM_HOST, 443, server.local_addr).pin(CTM_IP, 443, server.local_addr);
         let client = HttpClient::new(Arc::new(dial), tls::client_config(&ctm.ca_cert_pem()).expect("client tls"));
-        Lab { idp, ctm, events, server, client, jwt: OnceLock::new() }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.local_addr
+        Lab { idp, ctm, events, _server: server, client, jwt: OnceLock::new() }
     }
 
     /// Any request to CTM; returns status, headers and JSON body (Null when not JSON).

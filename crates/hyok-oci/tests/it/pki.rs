@@ -40,7 +40,7 @@ pub fn leaf(names: &[&str], key: &KeyPair, ca: &Ca) -> String {
     let mut p = CertificateParams::new(Vec::<String>::new()).expect("params");
     p.distinguished_name.push(DnType::CommonName, names[0]);
     p.distinguished_name.push(DnType::CountryName, "NL");
-    p.subject_alternative_names = names
+    p.subject_alt_names = names
         .iter()
         .map(|n| match n.parse() {
             Ok(ip) => SanType::IpAddress(ip),

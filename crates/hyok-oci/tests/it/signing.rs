@@ -104,16 +104,29 @@ async fn post_without_body_headers_is_refused() {
         &["date", "(request-target)", "host"],
     )
     .expect("sign");
-    lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "missing required signed header \"content-length\"");
+    lab.send(req).await.assert_error(
+        StatusCode::UNAUTHORIZED,
+        "NotAuthenticated",
+        "missing required signed header \"content-length\"",
+    );
 }
 
 #[tokio::test]
 async fn get_without_host_in_signature_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci::signing::sign_request_with(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id(), &["date", "(request-target)"])
-        .expect("sign");
-    lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "missing required signed header \"host\"");
+    hyok_oci::signing::sign_request_with(
+        &mut req,
+        lab.tenancy.api_key.private_key(),
+        &lab.tenancy.key_id(),
+        &["date", "(request-target)"],
+    )
+    .expect("sign");
+    lab.send(req).await.assert_error(
+        StatusCode::UNAUTHORIZED,
+        "NotAuthenticated",
+        "missing required signed header \"host\"",
+    );
 }
 
 #[tokio::test]
@@ -171,4 +184,16 @@ async fn exempt_put_streams_large_unsigned_bodies() {
     let r = send("/other", true).await;
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     server.shutdown().await;
+}
+
+#[tokio::test]
+async fn removed_api_key_stops_working() {
+    let lab = Lab::start().await;
+    assert_eq!(lab.call(Method::GET, &list_path(&lab), None).await.status, StatusCode::OK);
+    assert!(lab.keys.remove(&lab.tenancy.key_id()));
+    lab.call(Method::GET, &list_path(&lab), None).await.assert_error(
+        StatusCode::UNAUTHORIZED,
+        "NotAuthenticated",
+        "unknown keyId",
+    );
 }

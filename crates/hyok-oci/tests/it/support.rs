@@ -8,9 +8,7 @@ use hyok_core::{
     pki::LabCa,
     server::Server,
 };
-use hyok_oci::{
-    ApiKey, CertificatesConfig, CertificatesService, KeyStore, SignatureVerifier, Tenancy, certificates,
-};
+use hyok_oci::{ApiKey, CertificatesConfig, CertificatesService, KeyStore, SignatureVerifier, Tenancy, certificates};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;

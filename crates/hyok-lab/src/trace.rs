@@ -1,0 +1,84 @@
+//! `hyok-lab trace`: the hop-by-hop path of a request, for the projector.
+
+use hyok_core::{HopEvent, Outcome};
+use std::path::Path;
+
+/// Fetch the hops of `request_id` (or of the most recent request when `None`) from a running
+/// lab, or from `events.jsonl` when the lab is down.
+pub async fn load(lab_dir: &Path, request_id: Option<&str>) -> Result<Vec<HopEvent>, String> {
+    let all = match crate::LabInfo::load(lab_dir) {
+        Ok(info) => fetch(&info, request_id).await?,
+        Err(_) => hyok_core::events::read_jsonl(&lab_dir.join("events.jsonl"))
+            .map_err(|e| format!("no running lab and no events.jsonl in {}: {e}", lab_dir.display()))?,
+    };
+    Ok(select(all, request_id))
+}
+
+async fn fetch(info: &crate::LabInfo, request_id: Option<&str>) -> Result<Vec<HopEvent>, String> {
+    let client = hyok_core::client::HttpClient::new(
+        std::sync::Arc::new(hyok_core::client::StaticDial::new()),
+        hyok_core::tls::client_config(&info.ca_bundle_pem().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?,
+    );
+    let url = match request_id {
+        Some(id) => format!("{}/events?request_id={}", info.admin.url, percent(id)),
+        None => format!("{}/events?last=2000", info.admin.url),
+    };
+    let auth = format!("Bearer {}", info.admin.token);
+    let (status, v) = client.get_json(&url, &[("authorization", auth.as_str())]).await.map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("the lab's admin endpoint answered {status}"));
+    }
+    serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// The hops of one request; with no id, those of the most recent request that has an id.
+pub fn select(all: Vec<HopEvent>, request_id: Option<&str>) -> Vec<HopEvent> {
+    let id = match request_id {
+        Some(id) => id.to_string(),
+        None => match all.iter().rev().find(|e| !e.request_id.is_empty()) {
+            Some(e) => e.request_id.clone(),
+            None => return Vec::new(),
+        },
+    };
+    let mut hops: Vec<HopEvent> = all.into_iter().filter(|e| e.request_id == id).collect();
+    hops.sort_by_key(|e| e.ts_ms);
+    hops
+}
+
+/// Render hops as the text a trainer shows.
+pub fn render(hops: &[HopEvent]) -> String {
+    let Some(first) = hops.first() else {
+        return "no hops recorded for that request\n".into();
+    };
+    let mut out = format!("request {}\n", first.request_id);
+    for (i, h) in hops.iter().enumerate() {
+        let mark = match h.outcome {
+            Outcome::Ok => "✓",
+            _ => "✗",
+        };
+        let status = h.status.map(|s| format!("HTTP {s}")).unwrap_or_else(|| format!("{:?}", h.outcome).to_lowercase());
+        out.push_str(&format!(
+            "{:>2}. {mark} {}\n      from {}\n      to   {}\n      {}  {:.1} ms  {}\n",
+            i + 1,
+            h.hop,
+            h.source,
+            h.destination,
+            status,
+            h.duration_us as f64 / 1000.0,
+            h.reason
+        ));
+        if let Some(d) = &h.decided_by {
+            out.push_str(&format!("      decided by: {d}\n"));
+        }
+    }
+    if let Some(fail) = hops.iter().find(|h| h.outcome != Outcome::Ok) {
+        out.push_str(&format!("\nfirst failing hop: {} — {}\n", fail.hop, fail.decided_by.as_deref().unwrap_or(&fail.reason)));
+    }
+    out
+}
