@@ -71,7 +71,9 @@ async fn drive(client: HttpClient, url: String, secs: u64) -> Stats {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default()
+    };
     Stats { rps: all.len() as f64 / elapsed, p50: pct(0.50), p99: pct(0.99), errors }
 }
 
@@ -92,11 +94,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ca = LabCa::generate("CTM AMS CA")?;
     let backend_cert = ca.issue_server(&[CTM_HOST])?;
     let rsa_pem = <rsa::PrivateKey as rsa::Generate>::generate().to_pkcs8_pem(LineEnding::LF)?.to_string();
-    let gw_cert = ca.issue_with_key(&[GW_HOST], rcgen::KeyPair::from_pem(&rsa_pem)?, &[rcgen::ExtendedKeyUsagePurpose::ServerAuth])?;
+    let gw_cert = ca.issue_with_key(
+        &[GW_HOST],
+        rcgen::KeyPair::from_pem(&rsa_pem)?,
+        &[rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+    )?;
 
     let backend_router = Router::new().fallback(get(|| async { "{\"state\":\"ACTIVE\",\"vendor\":\"Thales CTM\"}" }));
     let backend_tls = hyok_core::tls::server_config(&backend_cert.chain_pem(), &backend_cert.key_pem)?;
-    let backend = serve(bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?, backend_router, Some(backend_tls), CancellationToken::new());
+    let backend = serve(
+        bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?,
+        backend_router,
+        Some(backend_tls),
+        CancellationToken::new(),
+    );
 
     let gw = Gateway::new(GatewayConfig {
         name: "API-GW".into(),
@@ -111,12 +122,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "backend": {"type": "HTTP_BACKEND", "url": format!("https://{CTM_HOST}{PREFIX}/${{request.path[path]}}")}
     }]}))?;
     gw.set_deployment("bench", PREFIX, &spec)?;
-    let gateway = serve(bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?, gw.clone().router(), Some(gw.tls_config()), CancellationToken::new());
+    let gateway = serve(
+        bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?,
+        gw.clone().router(),
+        Some(gw.tls_config()),
+        CancellationToken::new(),
+    );
 
     let dial = Arc::new(StaticDial::new().pin(CTM_HOST, 443, backend.local_addr).pin(GW_HOST, 443, gateway.local_addr));
     let client = HttpClient::new(dial, hyok_core::tls::client_config(ca.cert_pem())?);
     let path = format!("{PREFIX}/vaults/v1/metadata");
-    println!("concurrency {CONCURRENCY}, {secs} s per phase, keep-alive TLS, {} CPUs", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "concurrency {CONCURRENCY}, {secs} s per phase, keep-alive TLS, {} CPUs",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
     // Warm the pools so both phases start with open connections.
     drive(client.clone(), format!("https://{CTM_HOST}{path}"), 1).await;
     let direct = drive(client.clone(), format!("https://{CTM_HOST}{path}"), secs).await;

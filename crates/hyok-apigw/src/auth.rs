@@ -34,7 +34,11 @@ fn restrict(family: &[Algorithm], alg: Option<&str>) -> Result<Vec<Algorithm>, S
         None => Ok(family.to_vec()),
         Some(a) => {
             let parsed: Algorithm = a.parse().map_err(|_| format!("alg {a:?} is not a supported algorithm"))?;
-            if family.contains(&parsed) { Ok(vec![parsed]) } else { Err(format!("alg {a:?} does not fit the key type")) }
+            if family.contains(&parsed) {
+                Ok(vec![parsed])
+            } else {
+                Err(format!("alg {a:?} does not fit the key type"))
+            }
         }
     }
 }
@@ -46,7 +50,8 @@ pub(crate) fn decoding_key(k: &StaticPublicKey) -> Result<KeyEntry, String> {
             if kty != "RSA" {
                 return Err(format!("kty {kty:?} is not supported; the lab accepts RSA JSON web keys"));
             }
-            let key = DecodingKey::from_rsa_components(n, e).map_err(|e| format!("n/e are not a valid RSA key: {e}"))?;
+            let key =
+                DecodingKey::from_rsa_components(n, e).map_err(|e| format!("n/e are not a valid RSA key: {e}"))?;
             Ok(KeyEntry { kid: Some(kid.clone()), key, algs: restrict(&RSA_ALGS, alg.as_deref())? })
         }
         StaticPublicKey::Pem { kid, key } => {
@@ -138,12 +143,20 @@ impl Authenticator {
     /// Compile a (validated) policy.
     pub(crate) fn new(policy: &AuthenticationPolicy) -> Result<Self, String> {
         let (header, query, scheme, skew, anon) = match policy {
-            AuthenticationPolicy::Jwt(j) => {
-                (&j.token_header, &j.token_query_param, &j.token_auth_scheme, j.max_clock_skew_in_seconds, j.is_anonymous_access_allowed)
-            }
-            AuthenticationPolicy::Token(t) => {
-                (&t.token_header, &t.token_query_param, &t.token_auth_scheme, t.max_clock_skew_in_seconds, t.is_anonymous_access_allowed)
-            }
+            AuthenticationPolicy::Jwt(j) => (
+                &j.token_header,
+                &j.token_query_param,
+                &j.token_auth_scheme,
+                j.max_clock_skew_in_seconds,
+                j.is_anonymous_access_allowed,
+            ),
+            AuthenticationPolicy::Token(t) => (
+                &t.token_header,
+                &t.token_query_param,
+                &t.token_auth_scheme,
+                t.max_clock_skew_in_seconds,
+                t.is_anonymous_access_allowed,
+            ),
         };
         let location = match (header, query) {
             (Some(h), _) => TokenLocation::Header {
@@ -181,7 +194,10 @@ impl Authenticator {
                         max_cache_duration_in_hours,
                         is_ssl_verify_disabled,
                         additional_validation_policy,
-                    } => (remote(uri, *max_cache_duration_in_hours, *is_ssl_verify_disabled), additional_validation_policy),
+                    } => (
+                        remote(uri, *max_cache_duration_in_hours, *is_ssl_verify_disabled),
+                        additional_validation_policy,
+                    ),
                     TokenValidationPolicy::StaticKeys { keys, additional_validation_policy } => {
                         (statics(keys)?, additional_validation_policy)
                     }
@@ -230,8 +246,14 @@ impl Authenticator {
     }
 
     /// Validate a token; `client` fetches a remote JWKS. Fetches are reported in `fetches`.
-    pub(crate) async fn verify(&self, token: &str, client: Option<&HttpClient>, fetches: &mut Vec<JwksFetch>) -> Result<Claims, AuthFailure> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| AuthFailure::unauthorized(format!("malformed token: {e}")))?;
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        client: Option<&HttpClient>,
+        fetches: &mut Vec<JwksFetch>,
+    ) -> Result<Claims, AuthFailure> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthFailure::unauthorized(format!("malformed token: {e}")))?;
         let keys = match &self.keys {
             KeySource::Static(k) => k.clone(),
             KeySource::Remote(cache) => cache.keys(client, header.kid.as_deref(), fetches).await?,
@@ -244,7 +266,10 @@ impl Authenticator {
             })
             .collect();
         if candidates.is_empty() {
-            return Err(AuthFailure::unauthorized(format!("no key with kid {:?} in the policy's key set", header.kid.unwrap_or_default())));
+            return Err(AuthFailure::unauthorized(format!(
+                "no key with kid {:?} in the policy's key set",
+                header.kid.unwrap_or_default()
+            )));
         }
         let mut last = format!("algorithm {:?} is not allowed by any key", header.alg);
         for k in candidates.into_iter().filter(|k| k.algs.contains(&header.alg)) {
@@ -287,7 +312,10 @@ impl Authenticator {
                 Some(v) => {
                     let allowed = c.values.as_deref().unwrap_or_default();
                     if !allowed.is_empty() && !claim_strings(v).iter().any(|s| allowed.contains(s)) {
-                        return Err(AuthFailure::unauthorized(format!("claim {:?} = {v} is not one of {allowed:?}", c.key)));
+                        return Err(AuthFailure::unauthorized(format!(
+                            "claim {:?} = {v} is not one of {allowed:?}",
+                            c.key
+                        )));
                     }
                 }
             }
@@ -322,10 +350,16 @@ fn describe(kind: &ErrorKind, token: &str) -> String {
     // Unverified claims only to explain a refusal (signature already checked for these kinds).
     let claims = jsonwebtoken::dangerous::insecure_decode::<Claims>(token).ok().map(|d| d.claims).unwrap_or_default();
     match kind {
-        ErrorKind::ExpiredSignature => format!("token expired at {}", claims.get("exp").cloned().unwrap_or(Value::Null)),
+        ErrorKind::ExpiredSignature => {
+            format!("token expired at {}", claims.get("exp").cloned().unwrap_or(Value::Null))
+        }
         ErrorKind::ImmatureSignature => "token is not valid yet (nbf)".to_string(),
-        ErrorKind::InvalidIssuer => format!("issuer {} is not accepted", claims.get("iss").cloned().unwrap_or(Value::Null)),
-        ErrorKind::InvalidAudience => format!("audience {} is not accepted", claims.get("aud").cloned().unwrap_or(Value::Null)),
+        ErrorKind::InvalidIssuer => {
+            format!("issuer {} is not accepted", claims.get("iss").cloned().unwrap_or(Value::Null))
+        }
+        ErrorKind::InvalidAudience => {
+            format!("audience {} is not accepted", claims.get("aud").cloned().unwrap_or(Value::Null))
+        }
         ErrorKind::InvalidSignature => "signature does not verify with the policy's keys".to_string(),
         ErrorKind::MissingRequiredClaim(c) => format!("required claim {c:?} is missing"),
         ErrorKind::InvalidAlgorithm => "token algorithm does not fit the key".to_string(),
@@ -335,7 +369,12 @@ fn describe(kind: &ErrorKind, token: &str) -> String {
 
 impl JwksCache {
     /// Keys, from cache or fetched; refetches early (at most once a minute) for an unknown kid.
-    async fn keys(&self, client: Option<&HttpClient>, kid: Option<&str>, fetches: &mut Vec<JwksFetch>) -> Result<Arc<Vec<KeyEntry>>, AuthFailure> {
+    async fn keys(
+        &self,
+        client: Option<&HttpClient>,
+        kid: Option<&str>,
+        fetches: &mut Vec<JwksFetch>,
+    ) -> Result<Arc<Vec<KeyEntry>>, AuthFailure> {
         let mut state = self.state.lock().await;
         if let Some((at, keys)) = state.as_ref() {
             let fresh = at.elapsed() < self.ttl;

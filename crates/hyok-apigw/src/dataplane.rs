@@ -10,7 +10,10 @@ use crate::{
     auth::{AuthFailure, Authenticator, Claims, JwksFetch, token_scopes},
     health::{HealthFailure, check_backend},
     routing::{PathPattern, TemplateContext, UrlTemplate, strip_prefix},
-    spec::{self, ApiSpecification, ApiSpecificationRouteBackend, HttpBackend, RouteAuthorizationPolicy, StockResponseBackend},
+    spec::{
+        self, ApiSpecification, ApiSpecificationRouteBackend, HttpBackend, RouteAuthorizationPolicy,
+        StockResponseBackend,
+    },
 };
 use axum::{
     Router,
@@ -215,7 +218,16 @@ impl Gateway {
                 Ok(()) => (Outcome::Ok, "backend reachable and trusted".to_string(), None),
                 Err(f) => (f.outcome(), f.to_string(), Some(f.decided_by().to_string())),
             };
-            self.hop(request_id, "API gateway → backend (health check)", &key, outcome, None, reason, decided_by, started);
+            self.hop(
+                request_id,
+                "API gateway → backend (health check)",
+                &key,
+                outcome,
+                None,
+                reason,
+                decided_by,
+                started,
+            );
             result?;
         }
         Ok(())
@@ -261,7 +273,9 @@ impl Gateway {
 fn compile(id: &str, prefix: &str, spec: &ApiSpecification) -> Result<Deployment, GatewayError> {
     let invalid = |field: String, message: String| GatewayError::InvalidSpec(vec![spec::SpecError { field, message }]);
     let auth = match spec.request_policies.as_ref().and_then(|p| p.authentication.as_ref()) {
-        Some(a) => Some(Authenticator::new(a).map_err(|e| invalid("specification.requestPolicies.authentication".into(), e))?),
+        Some(a) => {
+            Some(Authenticator::new(a).map_err(|e| invalid("specification.requestPolicies.authentication".into(), e))?)
+        }
         None => None,
     };
     let mut routes = Vec::new();
@@ -273,7 +287,8 @@ fn compile(id: &str, prefix: &str, spec: &ApiSpecification) -> Result<Deployment
         };
         let backend = match &r.backend {
             ApiSpecificationRouteBackend::Http(b) => CompiledBackend::Http {
-                template: UrlTemplate::parse(&b.url).map_err(|e| invalid(format!("specification.routes[{i}].backend.url"), e))?,
+                template: UrlTemplate::parse(&b.url)
+                    .map_err(|e| invalid(format!("specification.routes[{i}].backend.url"), e))?,
                 spec: b.clone(),
             },
             ApiSpecificationRouteBackend::StockResponse(s) => CompiledBackend::Stock(s.clone()),
@@ -384,7 +399,8 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
     let started = Instant::now();
     let deployments = read(&gw.deployments);
     let path = req.uri().path().to_string();
-    let Some((dep, rel)) = deployments.iter().find_map(|d| strip_prefix(&d.prefix, &path).map(|rel| (d.clone(), rel.to_string())))
+    let Some((dep, rel)) =
+        deployments.iter().find_map(|d| strip_prefix(&d.prefix, &path).map(|rel| (d.clone(), rel.to_string())))
     else {
         access.reason = "no deployment has a path prefix matching the request path".into();
         return gw_error(StatusCode::NOT_FOUND);
@@ -394,21 +410,38 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
         dep.routes.iter().filter_map(|r| r.pattern.matches(&rel).map(|p| (r, p))).collect();
     if matching.is_empty() {
         access.reason = format!("no route of deployment {} matches {rel}", dep.id);
-        gw.hop(&access.request_id, "API gateway (routing)", &format!("deployment {}", dep.id), Outcome::Error, Some(404), access.reason.clone(), Some(format!("routes of deployment {}", dep.id)), started);
+        gw.hop(
+            &access.request_id,
+            "API gateway (routing)",
+            &format!("deployment {}", dep.id),
+            Outcome::Error,
+            Some(404),
+            access.reason.clone(),
+            Some(format!("routes of deployment {}", dep.id)),
+            started,
+        );
         return gw_error(StatusCode::NOT_FOUND);
     }
     let method = req.method().clone();
     let allowed = |r: &CompiledRoute| r.methods.as_ref().is_none_or(|ms| ms.contains(&method));
-    let Some((route, params)) = matching.iter().filter(|(r, _)| allowed(r)).max_by_key(|(r, _)| r.pattern.specificity()) else {
-        let mut allow: Vec<String> = matching
-            .iter()
-            .flat_map(|(r, _)| r.methods.clone().unwrap_or_default())
-            .map(|m| m.to_string())
-            .collect();
+    let Some((route, params)) =
+        matching.iter().filter(|(r, _)| allowed(r)).max_by_key(|(r, _)| r.pattern.specificity())
+    else {
+        let mut allow: Vec<String> =
+            matching.iter().flat_map(|(r, _)| r.methods.clone().unwrap_or_default()).map(|m| m.to_string()).collect();
         allow.sort();
         allow.dedup();
         access.reason = format!("route matches {rel} but allows only {}", allow.join(", "));
-        gw.hop(&access.request_id, "API gateway (routing)", &format!("deployment {}", dep.id), Outcome::Error, Some(405), access.reason.clone(), Some(format!("methods of route {}", matching[0].0.path)), started);
+        gw.hop(
+            &access.request_id,
+            "API gateway (routing)",
+            &format!("deployment {}", dep.id),
+            Outcome::Error,
+            Some(405),
+            access.reason.clone(),
+            Some(format!("methods of route {}", matching[0].0.path)),
+            started,
+        );
         let mut resp = gw_error(StatusCode::METHOD_NOT_ALLOWED);
         if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
             resp.headers_mut().insert(header::ALLOW, v);
@@ -424,8 +457,21 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
             Ok(c) => claims = c,
             Err(f) => {
                 access.reason = f.reason.clone();
-                let policy = if f.status == StatusCode::FORBIDDEN { "route authorization (ANY_OF)" } else { "authentication policy" };
-                gw.hop(&access.request_id, "API gateway (policy)", &format!("deployment {}", dep.id), Outcome::Error, Some(f.status.as_u16()), f.reason.clone(), Some(format!("{policy} of deployment {}", dep.id)), started);
+                let policy = if f.status == StatusCode::FORBIDDEN {
+                    "route authorization (ANY_OF)"
+                } else {
+                    "authentication policy"
+                };
+                gw.hop(
+                    &access.request_id,
+                    "API gateway (policy)",
+                    &format!("deployment {}", dep.id),
+                    Outcome::Error,
+                    Some(f.status.as_u16()),
+                    f.reason.clone(),
+                    Some(format!("{policy} of deployment {}", dep.id)),
+                    started,
+                );
                 let mut resp = gw_error(f.status);
                 if f.status == StatusCode::UNAUTHORIZED {
                     resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -441,7 +487,12 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
             stock_response(s)
         }
         CompiledBackend::Http { template, spec } => {
-            let ctx = TemplateContext { path: params, query: req.uri().query(), headers: Some(req.headers()), auth: claims.as_ref() };
+            let ctx = TemplateContext {
+                path: params,
+                query: req.uri().query(),
+                headers: Some(req.headers()),
+                auth: claims.as_ref(),
+            };
             let mut url = template.render(&ctx);
             if let Some(q) = req.uri().query() {
                 url.push(if url.contains('?') { '&' } else { '?' });
@@ -475,7 +526,9 @@ async fn authorize(
     for f in fetches {
         let (outcome, status, reason, decided_by) = match &f.result {
             Ok(s) if f.status_ok => (Outcome::Ok, Some(*s), "JWKS fetched".to_string(), None),
-            Ok(s) => (Outcome::Error, Some(*s), format!("JWKS endpoint answered {s}"), Some("JWKS endpoint".to_string())),
+            Ok(s) => {
+                (Outcome::Error, Some(*s), format!("JWKS endpoint answered {s}"), Some("JWKS endpoint".to_string()))
+            }
             Err(e) => {
                 let (o, d) = classify(e);
                 (o, None, e.to_string(), Some(d))
@@ -538,16 +591,22 @@ async fn proxy(
         Ok(u) => u,
         Err(e) => {
             access.reason = format!("rendered backend URL {url:?} is invalid: {e}");
-            gw.hop(&request_id, "API gateway → backend", &destination, Outcome::Error, None, access.reason.clone(), Some(format!("backend URL template of route {route_path}")), started);
+            gw.hop(
+                &request_id,
+                "API gateway → backend",
+                &destination,
+                Outcome::Error,
+                None,
+                access.reason.clone(),
+                Some(format!("backend URL template of route {route_path}")),
+                started,
+            );
             return gw_error(StatusCode::BAD_GATEWAY);
         }
     };
     let (parts, body) = req.into_parts();
-    let content_length = parts
-        .headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let content_length =
+        parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if content_length.is_some_and(|n| n > MAX_PROXY_BODY_BYTES as u64) {
         access.reason = format!("request body larger than {MAX_PROXY_BODY_BYTES} bytes");
         return gw_error(StatusCode::PAYLOAD_TOO_LARGE);
@@ -585,12 +644,23 @@ async fn proxy(
     match result {
         Ok(resp) => {
             let status = resp.status();
-            let outcome = if status.is_client_error() || status.is_server_error() { Outcome::Error } else { Outcome::Ok };
+            let outcome =
+                if status.is_client_error() || status.is_server_error() { Outcome::Error } else { Outcome::Ok };
             access.reason = format!("backend answered {}", status.as_u16());
-            gw.hop(&request_id, "API gateway → backend", &destination, outcome, Some(status.as_u16()), access.reason.clone(), Some(decided_ok), started);
+            gw.hop(
+                &request_id,
+                "API gateway → backend",
+                &destination,
+                outcome,
+                Some(status.as_u16()),
+                access.reason.clone(),
+                Some(decided_ok),
+                started,
+            );
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
-            let body = IdleTimeout::new(http_body_util::Limited::new(body, MAX_PROXY_BODY_BYTES), backend.read_timeout());
+            let body =
+                IdleTimeout::new(http_body_util::Limited::new(body, MAX_PROXY_BODY_BYTES), backend.read_timeout());
             Response::from_parts(parts, Body::new(body))
         }
         Err(e) => {
@@ -601,10 +671,21 @@ async fn proxy(
                 _ => StatusCode::BAD_GATEWAY,
             };
             access.reason = match &e {
-                ClientError::Timeout(d) => format!("backend did not answer within {:.1}s (readTimeoutInSeconds)", d.as_secs_f32()),
+                ClientError::Timeout(d) => {
+                    format!("backend did not answer within {:.1}s (readTimeoutInSeconds)", d.as_secs_f32())
+                }
                 other => other.to_string(),
             };
-            gw.hop(&request_id, "API gateway → backend", &destination, outcome, None, access.reason.clone(), Some(decided_by), started);
+            gw.hop(
+                &request_id,
+                "API gateway → backend",
+                &destination,
+                outcome,
+                None,
+                access.reason.clone(),
+                Some(decided_by),
+                started,
+            );
             gw_error(status)
         }
     }

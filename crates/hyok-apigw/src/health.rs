@@ -57,7 +57,9 @@ pub enum HealthFailure {
         reason: String,
     },
     /// The backend's certificate is not trusted by the gateway's CA bundles (or names another host).
-    #[error("certificate not trusted: backend {peer} presented a certificate the gateway does not accept ({reason}); add the CA that signed it to the gateway's CA bundles")]
+    #[error(
+        "certificate not trusted: backend {peer} presented a certificate the gateway does not accept ({reason}); add the CA that signed it to the gateway's CA bundles"
+    )]
     CertificateNotTrusted {
         /// `host:port`.
         peer: String,
@@ -93,19 +95,33 @@ impl HealthFailure {
 /// Check that the backend of `url` (templates allowed after the host) resolves, accepts a
 /// connection and, for https with `verify`, presents a certificate valid for its host name
 /// under `ca_bundles`.
-pub async fn check_backend(url: &str, dial: &dyn Dial, ca_bundles: &[String], verify: bool) -> Result<(), HealthFailure> {
+pub async fn check_backend(
+    url: &str,
+    dial: &dyn Dial,
+    ca_bundles: &[String],
+    verify: bool,
+) -> Result<(), HealthFailure> {
     let t = UrlTemplate::parse(url).map_err(HealthFailure::BadUrl)?;
     let (https, host, port) = t.authority().ok_or_else(|| HealthFailure::BadUrl(format!("{url:?} has no host")))?;
     let peer = format!("{host}:{port}");
     let dialed = dial.dial(&host, port).await.map_err(|e| match e {
-        DialError::Dns(detail) => HealthFailure::Dns { host: host.clone(), detail: with_subject(&detail, &host, "cannot resolve") },
+        DialError::Dns(detail) => {
+            HealthFailure::Dns { host: host.clone(), detail: with_subject(&detail, &host, "cannot resolve") }
+        }
         DialError::Denied(detail) => HealthFailure::Denied { peer: peer.clone(), detail },
         DialError::NoListener(detail) => HealthFailure::NoListener { peer: peer.clone(), detail },
         other => HealthFailure::Connect { peer: peer.clone(), reason: other.to_string() },
     })?;
     let tcp = match tokio::time::timeout(HEALTH_TIMEOUT, TcpStream::connect(dialed.real)).await {
-        Err(_) => return Err(HealthFailure::Connect { peer: format!("{peer} ({})", dialed.label), reason: "connect timed out".into() }),
-        Ok(Err(e)) => return Err(HealthFailure::Connect { peer: format!("{peer} ({})", dialed.label), reason: e.to_string() }),
+        Err(_) => {
+            return Err(HealthFailure::Connect {
+                peer: format!("{peer} ({})", dialed.label),
+                reason: "connect timed out".into(),
+            });
+        }
+        Ok(Err(e)) => {
+            return Err(HealthFailure::Connect { peer: format!("{peer} ({})", dialed.label), reason: e.to_string() });
+        }
         Ok(Ok(s)) => s,
     };
     if !https {
@@ -113,7 +129,8 @@ pub async fn check_backend(url: &str, dial: &dyn Dial, ca_bundles: &[String], ve
     }
     let cfg = crate::tls::backend_client_config(ca_bundles, verify)
         .map_err(|e| HealthFailure::CertificateNotTrusted { peer: peer.clone(), reason: e.to_string() })?;
-    let name = ServerName::try_from(host.clone()).map_err(|_| HealthFailure::BadUrl(format!("{host} is not a valid TLS server name")))?;
+    let name = ServerName::try_from(host.clone())
+        .map_err(|_| HealthFailure::BadUrl(format!("{host} is not a valid TLS server name")))?;
     let connector = tokio_rustls::TlsConnector::from(cfg);
     match tokio::time::timeout(HEALTH_TIMEOUT, connector.connect(name, tcp)).await {
         Err(_) => Err(HealthFailure::Connect { peer, reason: "TLS handshake timed out".into() }),

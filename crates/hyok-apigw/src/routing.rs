@@ -183,14 +183,17 @@ impl UrlTemplate {
             Some(Piece::Lit(l)) => l.as_str(),
             _ => "",
         };
-        let scheme_end = head.find("://").ok_or_else(|| format!("{url:?} must be an absolute http:// or https:// URL"))?;
+        let scheme_end =
+            head.find("://").ok_or_else(|| format!("{url:?} must be an absolute http:// or https:// URL"))?;
         let scheme = &head[..scheme_end];
         if scheme != "http" && scheme != "https" {
             return Err(format!("{url:?}: scheme must be http or https"));
         }
         let authority_end = head[scheme_end + 3..].find(['/', '?']).map(|i| i + scheme_end + 3);
         if authority_end.is_none() && t.pieces.len() > 1 {
-            return Err(format!("{url:?}: the host and port must be literal; templates may only appear in the path or query"));
+            return Err(format!(
+                "{url:?}: the host and port must be literal; templates may only appear in the path or query"
+            ));
         }
         let sample = t.render_with(|_| "x".to_string());
         let uri: http::Uri = sample.parse().map_err(|e| format!("{url:?} is not a valid URL: {e}"))?;
@@ -253,7 +256,11 @@ impl UrlTemplate {
 }
 
 fn parse_ref(expr: &str) -> Result<Piece, String> {
-    let bad = || format!("${{{expr}}} is not a supported reference (use request.path[name], request.query[name], request.headers[name] or request.auth[name])");
+    let bad = || {
+        format!(
+            "${{{expr}}} is not a supported reference (use request.path[name], request.query[name], request.headers[name] or request.auth[name])"
+        )
+    };
     let (table, rest) = expr.split_once('[').ok_or_else(bad)?;
     let name = rest.strip_suffix(']').ok_or_else(bad)?;
     if name.is_empty() || name.contains(['[', ']', '$', '{', '}']) {
@@ -264,7 +271,8 @@ fn parse_ref(expr: &str) -> Result<Piece, String> {
         "request.path" => Ok(Piece::Path(name)),
         "request.query" => Ok(Piece::Query(name)),
         "request.headers" => {
-            http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("{name:?} is not a valid header name"))?;
+            http::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| format!("{name:?} is not a valid header name"))?;
             Ok(Piece::Header(name.to_ascii_lowercase()))
         }
         "request.auth" => Ok(Piece::Auth(name)),
@@ -319,7 +327,8 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-tag", http::HeaderValue::from_static("a b/c"));
         let params = vec![("path".to_string(), "vaults/v1/metadata".to_string())];
-        let out = t.render(&TemplateContext { path: &params, query: Some("q=7&z=1"), headers: Some(&headers), auth: None });
+        let out =
+            t.render(&TemplateContext { path: &params, query: Some("q=7&z=1"), headers: Some(&headers), auth: None });
         assert_eq!(out, "https://ctm1.oci-thales.lab/api/v1/vaults/v1/metadata?a=7&h=a%20b%2Fc");
         assert_eq!(t.authority(), Some((true, "ctm1.oci-thales.lab".to_string(), 443)));
         assert!(UrlTemplate::parse("https://${request.headers[host]}/x").is_err());

@@ -466,7 +466,9 @@ pub fn validate(spec: &ApiSpecification, path_prefix: &str) -> Result<(), Vec<Sp
         let shape = crate::routing::path_shape(&route.path);
         for (other_shape, other_methods) in &seen {
             if *other_shape == shape
-                && let Some(m) = methods.iter().find(|m| other_methods.contains(m) || *m == "ANY" || other_methods.iter().any(|o| o == "ANY"))
+                && let Some(m) = methods
+                    .iter()
+                    .find(|m| other_methods.contains(m) || *m == "ANY" || other_methods.iter().any(|o| o == "ANY"))
             {
                 errs.push(SpecError::new(
                     format!("{at}.path"),
@@ -476,13 +478,20 @@ pub fn validate(spec: &ApiSpecification, path_prefix: &str) -> Result<(), Vec<Sp
         }
         seen.push((shape, methods));
         match &route.backend {
-            ApiSpecificationRouteBackend::Http(b) => validate_http_backend(b, &params, &format!("{at}.backend"), &mut errs),
+            ApiSpecificationRouteBackend::Http(b) => {
+                validate_http_backend(b, &params, &format!("{at}.backend"), &mut errs)
+            }
             ApiSpecificationRouteBackend::StockResponse(s) => {
                 if !(100..=599).contains(&s.status) {
-                    errs.push(SpecError::new(format!("{at}.backend.status"), "must be an HTTP status between 100 and 599"));
+                    errs.push(SpecError::new(
+                        format!("{at}.backend.status"),
+                        "must be an HTTP status between 100 and 599",
+                    ));
                 }
                 for (j, h) in s.headers.iter().flatten().enumerate() {
-                    if http::HeaderName::from_bytes(h.name.as_bytes()).is_err() || http::HeaderValue::from_str(&h.value).is_err() {
+                    if http::HeaderName::from_bytes(h.name.as_bytes()).is_err()
+                        || http::HeaderValue::from_str(&h.value).is_err()
+                    {
                         errs.push(SpecError::new(format!("{at}.backend.headers[{j}]"), "not a valid HTTP header"));
                     }
                 }
@@ -493,15 +502,24 @@ pub fn validate(spec: &ApiSpecification, path_prefix: &str) -> Result<(), Vec<Sp
             match authz {
                 RouteAuthorizationPolicy::AnyOf { allowed_scope } => {
                     if auth.is_none() {
-                        errs.push(SpecError::new(&field, "ANY_OF authorization requires requestPolicies.authentication"));
+                        errs.push(SpecError::new(
+                            &field,
+                            "ANY_OF authorization requires requestPolicies.authentication",
+                        ));
                     }
                     if allowed_scope.is_empty() || allowed_scope.iter().any(|s| s.trim().is_empty()) {
-                        errs.push(SpecError::new(format!("{field}.allowedScope"), "must list at least one non-empty scope"));
+                        errs.push(SpecError::new(
+                            format!("{field}.allowedScope"),
+                            "must list at least one non-empty scope",
+                        ));
                     }
                 }
                 RouteAuthorizationPolicy::AuthenticationOnly => {
                     if auth.is_none() {
-                        errs.push(SpecError::new(&field, "AUTHENTICATION_ONLY authorization requires requestPolicies.authentication"));
+                        errs.push(SpecError::new(
+                            &field,
+                            "AUTHENTICATION_ONLY authorization requires requestPolicies.authentication",
+                        ));
                     }
                 }
                 RouteAuthorizationPolicy::Anonymous => {
@@ -534,7 +552,9 @@ fn validate_prefix(prefix: &str, errs: &mut Vec<SpecError>) {
     }
     if prefix.contains('{') || prefix.contains('}') {
         errs.push(SpecError::new(field, format!("{prefix:?} must not contain path parameters or wildcards")));
-    } else if let Some(c) = prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '/' || PREFIX_SPECIALS.contains(*c))) {
+    } else if let Some(c) =
+        prefix.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '/' || PREFIX_SPECIALS.contains(*c)))
+    {
         errs.push(SpecError::new(field, format!("{prefix:?} contains the character {c:?}, which is not allowed")));
     }
 }
@@ -575,7 +595,10 @@ fn validate_route_path(path: &str, field: &str, errs: &mut Vec<SpecError>) -> Ve
                 names.push(name.to_string());
             }
             if wildcard && i != last {
-                errs.push(SpecError::new(field, format!("wildcard parameter {seg:?} must be the last segment of the path")));
+                errs.push(SpecError::new(
+                    field,
+                    format!("wildcard parameter {seg:?} must be the last segment of the path"),
+                ));
             }
         } else if seg.contains('{') || seg.contains('}') {
             errs.push(SpecError::new(
@@ -633,15 +656,22 @@ fn validate_http_backend(b: &HttpBackend, params: &[String], field: &str, errs: 
         if let Some(v) = v
             && !(v.is_finite() && v >= lo && v <= hi)
         {
-            errs.push(SpecError::new(format!("{field}.{name}"), format!("{v} is out of range: must be between {lo} and {hi} seconds")));
+            errs.push(SpecError::new(
+                format!("{field}.{name}"),
+                format!("{v} is out of range: must be between {lo} and {hi} seconds"),
+            ));
         }
     }
 }
 
 fn validate_auth(auth: &AuthenticationPolicy, field: &str, errs: &mut Vec<SpecError>) {
     let (header, query, scheme, skew) = match auth {
-        AuthenticationPolicy::Jwt(j) => (&j.token_header, &j.token_query_param, &j.token_auth_scheme, j.max_clock_skew_in_seconds),
-        AuthenticationPolicy::Token(t) => (&t.token_header, &t.token_query_param, &t.token_auth_scheme, t.max_clock_skew_in_seconds),
+        AuthenticationPolicy::Jwt(j) => {
+            (&j.token_header, &j.token_query_param, &j.token_auth_scheme, j.max_clock_skew_in_seconds)
+        }
+        AuthenticationPolicy::Token(t) => {
+            (&t.token_header, &t.token_query_param, &t.token_auth_scheme, t.max_clock_skew_in_seconds)
+        }
     };
     match (header, query) {
         (Some(_), Some(_)) => errs.push(SpecError::new(field, "set either tokenHeader or tokenQueryParam, not both")),
@@ -651,7 +681,10 @@ fn validate_auth(auth: &AuthenticationPolicy, field: &str, errs: &mut Vec<SpecEr
                 errs.push(SpecError::new(format!("{field}.tokenHeader"), format!("{h:?} is not a valid header name")));
             }
             if scheme.as_deref().is_none_or(|s| s.trim().is_empty()) {
-                errs.push(SpecError::new(format!("{field}.tokenAuthScheme"), "is required when tokenHeader is set (e.g. Bearer)"));
+                errs.push(SpecError::new(
+                    format!("{field}.tokenAuthScheme"),
+                    "is required when tokenHeader is set (e.g. Bearer)",
+                ));
             }
         }
         (None, Some(q)) => {
@@ -663,7 +696,10 @@ fn validate_auth(auth: &AuthenticationPolicy, field: &str, errs: &mut Vec<SpecEr
     if let Some(s) = skew
         && !(s.is_finite() && (0.0..=3600.0).contains(&s))
     {
-        errs.push(SpecError::new(format!("{field}.maxClockSkewInSeconds"), format!("{s} is out of range: must be between 0 and 3600")));
+        errs.push(SpecError::new(
+            format!("{field}.maxClockSkewInSeconds"),
+            format!("{s} is out of range: must be between 0 and 3600"),
+        ));
     }
     match auth {
         AuthenticationPolicy::Jwt(j) => {
@@ -678,13 +714,20 @@ fn validate_auth(auth: &AuthenticationPolicy, field: &str, errs: &mut Vec<SpecEr
                 PublicKeySet::RemoteJwks { uri, max_cache_duration_in_hours, .. } => {
                     validate_jwks(uri, *max_cache_duration_in_hours, &format!("{field}.publicKeys"), errs)
                 }
-                PublicKeySet::StaticKeys { keys } => validate_static_keys(keys, &format!("{field}.publicKeys.keys"), errs),
+                PublicKeySet::StaticKeys { keys } => {
+                    validate_static_keys(keys, &format!("{field}.publicKeys.keys"), errs)
+                }
             }
         }
         AuthenticationPolicy::Token(t) => {
             let vp = format!("{field}.validationPolicy");
             let add = match &t.validation_policy {
-                TokenValidationPolicy::RemoteJwks { uri, max_cache_duration_in_hours, additional_validation_policy, .. } => {
+                TokenValidationPolicy::RemoteJwks {
+                    uri,
+                    max_cache_duration_in_hours,
+                    additional_validation_policy,
+                    ..
+                } => {
                     validate_jwks(uri, *max_cache_duration_in_hours, &vp, errs);
                     additional_validation_policy
                 }
@@ -694,7 +737,11 @@ fn validate_auth(auth: &AuthenticationPolicy, field: &str, errs: &mut Vec<SpecEr
                 }
             };
             if let Some(add) = add {
-                validate_claims(add.verify_claims.as_deref(), &format!("{vp}.additionalValidationPolicy.verifyClaims"), errs);
+                validate_claims(
+                    add.verify_claims.as_deref(),
+                    &format!("{vp}.additionalValidationPolicy.verifyClaims"),
+                    errs,
+                );
             }
         }
     }
@@ -716,7 +763,10 @@ fn validate_jwks(uri: &str, hours: Option<i64>, field: &str, errs: &mut Vec<Spec
     if let Some(h) = hours
         && !(1..=24).contains(&h)
     {
-        errs.push(SpecError::new(format!("{field}.maxCacheDurationInHours"), format!("{h} is out of range: must be between 1 and 24")));
+        errs.push(SpecError::new(
+            format!("{field}.maxCacheDurationInHours"),
+            format!("{h} is out of range: must be between 1 and 24"),
+        ));
     }
 }
 

@@ -65,7 +65,8 @@ pub fn roots_from_bundles(bundles: &[String]) -> Result<RootCertStore, GatewayEr
         if pem.trim().is_empty() {
             continue;
         }
-        let certs = hyok_core::tls::certs_from_pem(pem).map_err(|e| GatewayError::CaBundle(format!("CA bundle {i}: {e}")))?;
+        let certs =
+            hyok_core::tls::certs_from_pem(pem).map_err(|e| GatewayError::CaBundle(format!("CA bundle {i}: {e}")))?;
         for c in certs {
             roots.add(c).map_err(|e| GatewayError::CaBundle(format!("CA bundle {i}: {e}")))?;
         }

@@ -98,6 +98,9 @@ pub struct Lab {
     pub world: BuiltWorld,
     /// `lab.json` content.
     pub info: LabInfo,
+    /// Handles on running services, for the services that need each other in-process
+    /// (e.g. the API gateway reads its certificate from the Certificates service).
+    pub handles: crate::services::Handles,
     token: CancellationToken,
     servers: Mutex<Vec<Server>>,
     dns_servers: Mutex<Vec<DnsServer>>,
@@ -166,6 +169,8 @@ impl Lab {
         let net = NetworkModel::new();
         let dns = DnsModel::new();
         let book = AddressBook::new();
+        // The slow RSA keys start now, on blocking threads, while the rest starts up.
+        let keys = crate::services::KeyJobs::spawn();
         let tenancy = hyok_core::ids::ocid("tenancy", None);
         let compartment = hyok_core::ids::ocid("compartment", None);
         let world = cfg.build(&net, &dns, &compartment)?;
@@ -229,19 +234,15 @@ impl Lab {
                 services: Vec::new(),
                 credentials: serde_json::Map::new(),
             },
+            handles: Default::default(),
             token: token.clone(),
             servers: Mutex::new(Vec::new()),
             dns_servers: Mutex::new(dns_servers),
             resolver_addrs,
         };
-        lab.info.credentials.insert(
-            "oci".into(),
-            serde_json::json!({ "tenancy": tenancy, "compartment": compartment, "region": cfg.region }),
-        );
-
         // Services.
         let t = Instant::now();
-        crate::services::start_all(&mut lab, &cfg, &port).await?;
+        crate::services::start_all(&mut lab, &cfg, &port, keys, &tenancy, &compartment).await?;
         step("services", t);
 
         // Admin endpoint last: it answering means everything before it is up.

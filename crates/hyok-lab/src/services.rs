@@ -7,15 +7,51 @@ use crate::{
 };
 use std::{net::SocketAddr, sync::Arc};
 
+/// Handles on running services.
+#[derive(Default, Clone)]
+pub struct Handles {
+    /// The identity domain.
+    pub identity: Option<Arc<hyok_identity::IdentityDomain>>,
+    /// The lab tenancy (user, API key).
+    pub tenancy: Option<hyok_oci::Tenancy>,
+    /// Public keys allowed to sign OCI requests.
+    pub oci_keys: Option<hyok_oci::KeyStore>,
+    /// The OCI signature verifier shared by every OCI service.
+    pub verifier: Option<Arc<hyok_oci::SignatureVerifier>>,
+    /// The Certificates service.
+    pub certificates: Option<hyok_oci::CertificatesService>,
+}
+
+/// RSA keys made on blocking threads at the start of `Lab::start`.
+pub struct KeyJobs {
+    identity: tokio::task::JoinHandle<Result<Arc<hyok_identity::IdentityDomain>, hyok_identity::IdentityError>>,
+    oci_user: tokio::task::JoinHandle<Result<hyok_oci::ApiKey, hyok_oci::Error>>,
+}
+
+impl KeyJobs {
+    /// Start making the keys.
+    pub fn spawn() -> Self {
+        Self {
+            identity: tokio::task::spawn_blocking(|| {
+                hyok_identity::IdentityDomain::new(hyok_identity::IdentityConfig::random())
+            }),
+            oci_user: tokio::task::spawn_blocking(hyok_oci::ApiKey::generate),
+        }
+    }
+}
+
 fn svc_err(service: &str, e: impl std::fmt::Display) -> LabError {
     LabError::Service { service: service.to_string(), reason: e.to_string() }
 }
 
 fn find<'a>(cfg: &'a WorldConfig, name: &str) -> Result<&'a ServiceConfig, LabError> {
-    cfg.services.iter().find(|s| s.name == name).ok_or_else(|| svc_err(name, "missing from the world file's [[service]] list"))
+    cfg.services
+        .iter()
+        .find(|s| s.name == name)
+        .ok_or_else(|| svc_err(name, "missing from the world file's [[service]] list"))
 }
 
-/// Serve `router` for a service over TLS with `chain`/`key`, and register it.
+/// Serve `router` for a service over TLS and register it.
 async fn serve(
     lab: &mut Lab,
     svc: &ServiceConfig,
@@ -23,13 +59,13 @@ async fn serve(
     port: SocketAddr,
     router: axum::Router,
     tls: Arc<rustls::ServerConfig>,
-) -> Result<(), LabError> {
+) -> Result<SocketAddr, LabError> {
     let listener = hyok_core::server::bind(port).await?;
     let real = listener.local_addr().map_err(|e| svc_err(&svc.name, e))?;
     let server = hyok_core::server::serve(listener, router, Some(tls), lab.stop_token().child_token());
     lab.push_server(server);
     lab.register_service(&svc.name, &svc.kind, host, svc.ip, svc.port, real);
-    Ok(())
+    Ok(real)
 }
 
 /// A certificate from the lab's public root for a cloud endpoint: its host name, its virtual
@@ -40,14 +76,31 @@ fn public_cert(lab: &Lab, host: &str, ip: std::net::Ipv4Addr) -> Result<Arc<rust
     Ok(hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)?)
 }
 
-/// Start every service of the world.
-pub async fn start_all(lab: &mut Lab, cfg: &WorldConfig, port: &(dyn Fn(u16) -> SocketAddr + Sync)) -> Result<(), LabError> {
-    // RSA keys are the slow part of startup; make them on blocking threads, side by side.
-    let identity_cfg = hyok_identity::IdentityConfig::random();
-    let identity_host = identity_cfg.domain_host.clone();
-    let identity = tokio::task::spawn_blocking(move || hyok_identity::IdentityDomain::new(identity_cfg));
+/// Serve a public (Oracle Services Network) service named in the world file.
+async fn serve_public(
+    lab: &mut Lab,
+    cfg: &WorldConfig,
+    name: &str,
+    port: &(dyn Fn(u16) -> SocketAddr + Sync),
+    router: axum::Router,
+) -> Result<SocketAddr, LabError> {
+    let svc = find(cfg, name)?.clone();
+    let tls = public_cert(lab, &svc.host, svc.ip)?;
+    serve(lab, &svc, &svc.host.clone(), port(svc.port_offset), router, tls).await
+}
 
-    let identity = identity.await.map_err(|e| svc_err("identity", e))?.map_err(|e| svc_err("identity", e))?;
+/// Start every service of the world.
+pub async fn start_all(
+    lab: &mut Lab,
+    cfg: &WorldConfig,
+    port: &(dyn Fn(u16) -> SocketAddr + Sync),
+    keys: KeyJobs,
+    tenancy_id: &str,
+    compartment_id: &str,
+) -> Result<(), LabError> {
+    // Identity domain.
+    let identity = keys.identity.await.map_err(|e| svc_err("identity", e))?.map_err(|e| svc_err("identity", e))?;
+    let identity_host = identity.config().domain_host.clone();
     let svc = find(cfg, "identity")?.clone();
     let tls = public_cert(lab, &identity_host, svc.ip)?;
     serve(lab, &svc, &identity_host, port(svc.port_offset), hyok_identity::router(identity.clone()), tls).await?;
@@ -58,6 +111,69 @@ pub async fn start_all(lab: &mut Lab, cfg: &WorldConfig, port: &(dyn Fn(u16) -> 
             "domain_url": identity.domain_url(),
             "admin_client_id": admin_id,
             "admin_client_secret": admin_secret,
+        }),
+    );
+    lab.handles.identity = Some(identity);
+
+    // The OCI tenancy, its user and API key; one verifier for every OCI service.
+    let api_key = keys.oci_user.await.map_err(|e| svc_err("oci", e))?.map_err(|e| svc_err("oci", e))?;
+    let mut tenancy = hyok_oci::Tenancy::with_key("hyoklab", "hyok-lab", "lab-admin", api_key);
+    tenancy.tenancy_id = tenancy_id.to_string();
+    tenancy.compartment_id = compartment_id.to_string();
+    tenancy.region = cfg.region.clone();
+    let oci_keys = hyok_oci::KeyStore::new();
+    tenancy.register(&oci_keys);
+    let verifier = Arc::new(hyok_oci::SignatureVerifier::new(oci_keys.clone()));
+
+    // Certificates.
+    let certificates = hyok_oci::CertificatesService::new(
+        hyok_oci::CertificatesConfig {
+            lifecycle_delay_ms: 20,
+            max_body_bytes: hyok_core::MAX_BODY_BYTES,
+            compartments: vec![tenancy_id.to_string(), compartment_id.to_string()],
+        },
+        verifier.clone(),
+    );
+    serve_public(lab, cfg, "oci-certificates", port, hyok_oci::certificates::router(certificates.clone())).await?;
+    lab.handles.certificates = Some(certificates);
+
+    write_oci_cli_config(lab, &tenancy)?;
+    lab.handles.tenancy = Some(tenancy);
+    lab.handles.oci_keys = Some(oci_keys);
+    lab.handles.verifier = Some(verifier);
+    Ok(())
+}
+
+/// Write the `oci` CLI config, key and env file into `<lab-dir>/oci/`, and list them in lab.json.
+fn write_oci_cli_config(lab: &mut Lab, tenancy: &hyok_oci::Tenancy) -> Result<(), LabError> {
+    let dir = lab.opts.lab_dir.join("oci");
+    let bundle = lab.opts.lab_dir.join(&lab.info.ca.bundle);
+    let endpoints: Vec<hyok_oci::tenancy::CliEndpoint> = lab
+        .info
+        .services
+        .iter()
+        .filter_map(|s| {
+            s.name
+                .strip_prefix("oci-")
+                .map(|n| hyok_oci::tenancy::CliEndpoint { name: n.to_string(), url: s.url.clone() })
+        })
+        .collect();
+    let files = hyok_oci::write_cli_config(&dir, tenancy, Some(&bundle), &endpoints).map_err(|e| svc_err("oci", e))?;
+    let rel = |p: &std::path::Path| {
+        p.strip_prefix(&lab.opts.lab_dir).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
+    };
+    lab.info.credentials.insert(
+        "oci".into(),
+        serde_json::json!({
+            "tenancy": tenancy.tenancy_id,
+            "tenancy_name": tenancy.name,
+            "compartment": tenancy.compartment_id,
+            "user": tenancy.user_id,
+            "fingerprint": tenancy.api_key.fingerprint(),
+            "region": tenancy.region,
+            "config_file": rel(&files.config),
+            "key_file": rel(&files.key),
+            "env_file": rel(&files.env),
         }),
     );
     Ok(())

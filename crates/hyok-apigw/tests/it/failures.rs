@@ -11,8 +11,10 @@ use hyok_core::{
 use serde_json::json;
 use std::{sync::Arc, time::Instant};
 
-const DNS_TEXT: &str = "cannot resolve ctm1.oci-thales.lab in VCN spoke-a: no private view holds the zone oci-thales.lab";
-const DENIED_TEXT: &str = "security list Default Security List for spoke-a denies TCP 443 from 172.16.1.103 to 10.20.0.10";
+const DNS_TEXT: &str =
+    "cannot resolve ctm1.oci-thales.lab in VCN spoke-a: no private view holds the zone oci-thales.lab";
+const DENIED_TEXT: &str =
+    "security list Default Security List for spoke-a denies TCP 443 from 172.16.1.103 to 10.20.0.10";
 
 /// A Dial that refuses like the network model does.
 struct Refusing(DialError);
@@ -31,7 +33,8 @@ async fn backend_down_is_502_with_json_body() {
     let gw = w.gateway(dial.clone(), vec![w.ctm_ca.cert_pem().to_string()]);
     gw.set_deployment("d", EKM_PREFIX, &tutorial_spec()).expect("deploy");
     let server = serve_gateway(&gw).await;
-    let (st, h, v) = get(&w.client(&server), &format!("{EKM_PREFIX}/vaults/v/metadata"), &[("opc-request-id", "rid-down")]).await;
+    let (st, h, v) =
+        get(&w.client(&server), &format!("{EKM_PREFIX}/vaults/v/metadata"), &[("opc-request-id", "rid-down")]).await;
     assert_eq!(st, 502);
     assert_eq!(v, json!({"code": 502, "message": "Bad Gateway"}));
     assert_eq!(h.get("opc-request-id").expect("rid"), "rid-down");
@@ -120,9 +123,10 @@ async fn health_reports_the_network_models_reasons() {
     let f = check_backend(&url, &Refusing(DialError::Denied(DENIED_TEXT.into())), &[], true).await.expect_err("denied");
     assert_eq!(f.to_string(), DENIED_TEXT);
     assert_eq!(f.outcome(), Outcome::Denied);
-    let f = check_backend(&url, &Refusing(DialError::NoListener("no route to 10.20.0.10 from spoke-a".into())), &[], true)
-        .await
-        .expect_err("no route");
+    let f =
+        check_backend(&url, &Refusing(DialError::NoListener("no route to 10.20.0.10 from spoke-a".into())), &[], true)
+            .await
+            .expect_err("no route");
     assert_eq!(f.to_string(), "no route to 10.20.0.10 from spoke-a");
     // A DNS text that does not name the host gets it added.
     let f = check_backend(&url, &Refusing(DialError::Dns("NXDOMAIN".into())), &[], true).await.expect_err("dns");
@@ -132,10 +136,12 @@ async fn health_reports_the_network_models_reasons() {
 #[tokio::test]
 async fn denied_by_the_network_is_502_with_the_reason_in_the_hop() {
     let w = World::new();
-    let gw = w.gateway(Arc::new(Refusing(DialError::Denied(DENIED_TEXT.into()))), vec![w.ctm_ca.cert_pem().to_string()]);
+    let gw =
+        w.gateway(Arc::new(Refusing(DialError::Denied(DENIED_TEXT.into()))), vec![w.ctm_ca.cert_pem().to_string()]);
     gw.set_deployment("d", EKM_PREFIX, &tutorial_spec()).expect("deploy");
     let server = serve_gateway(&gw).await;
-    let (st, _, v) = get(&w.client(&server), &format!("{EKM_PREFIX}/vaults/v/metadata"), &[("opc-request-id", "rid-denied")]).await;
+    let (st, _, v) =
+        get(&w.client(&server), &format!("{EKM_PREFIX}/vaults/v/metadata"), &[("opc-request-id", "rid-denied")]).await;
     assert_eq!(st, 502);
     assert_eq!(v["message"], "Bad Gateway");
     let hop = w.events.by_request("rid-denied").into_iter().find(|e| e.hop == "API gateway → backend").expect("hop");

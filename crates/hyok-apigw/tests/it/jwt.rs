@@ -71,7 +71,12 @@ async fn remote_jwks_policy_enforced() {
     );
     let idcs_cert = web_ca.issue_server(&[IDCS_HOST]).expect("idcs cert");
     let idcs_tls = hyok_core::tls::server_config(&idcs_cert.chain_pem(), &idcs_cert.key_pem).expect("tls");
-    let idcs = serve(bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind"), idcs_router, Some(idcs_tls), CancellationToken::new());
+    let idcs = serve(
+        bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind"),
+        idcs_router,
+        Some(idcs_tls),
+        CancellationToken::new(),
+    );
 
     let backend = echo_backend(&w.ctm_ca.issue_server(&[CTM_HOST]).expect("cert")).await;
     let dial = Arc::new(StaticDial::new().pin(CTM_HOST, 443, backend.local_addr).pin(IDCS_HOST, 443, idcs.local_addr));
@@ -138,11 +143,18 @@ async fn remote_jwks_policy_enforced() {
         assert!(!hops.iter().any(|e| e.hop == "API gateway → backend"), "{name} reached the backend");
     }
     // Expired but within maxClockSkewInSeconds.
-    let (st, _, _) = get(&c, &path, &[("authorization", &bearer(&token(claims(json!({"exp": hyok_core::unix_now() - 5})), &pem)))]).await;
+    let (st, _, _) =
+        get(&c, &path, &[("authorization", &bearer(&token(claims(json!({"exp": hyok_core::unix_now() - 5})), &pem)))])
+            .await;
     assert_eq!(st, 200);
 
     // ANY_OF: a token without the admin scope is authenticated but not authorized.
-    let (st, _, v) = get(&c, &format!("{EKM_PREFIX}/admin/x"), &[("authorization", &bearer(&good)), ("opc-request-id", "rid-scope")]).await;
+    let (st, _, v) = get(
+        &c,
+        &format!("{EKM_PREFIX}/admin/x"),
+        &[("authorization", &bearer(&good)), ("opc-request-id", "rid-scope")],
+    )
+    .await;
     assert_eq!(st, 403);
     assert_eq!(v, json!({"code": 403, "message": "Forbidden"}));
     assert!(w.events.by_request("rid-scope").iter().any(|e| e.reason.contains("allowedScope")));
@@ -164,7 +176,8 @@ async fn remote_jwks_policy_enforced() {
 async fn unreachable_jwks_is_401_with_the_reason_in_the_hop() {
     let w = World::new();
     let backend = echo_backend(&w.ctm_ca.issue_server(&[CTM_HOST]).expect("cert")).await;
-    let dial = Arc::new(StaticDial::new().pin(CTM_HOST, 443, backend.local_addr).pin(IDCS_HOST, 443, dead_addr().await));
+    let dial =
+        Arc::new(StaticDial::new().pin(CTM_HOST, 443, backend.local_addr).pin(IDCS_HOST, 443, dead_addr().await));
     let gw = w.gateway(dial, vec![w.ctm_ca.cert_pem().to_string()]);
     let s = spec(json!({
         "requestPolicies": {"authentication": {
@@ -176,7 +189,12 @@ async fn unreachable_jwks_is_401_with_the_reason_in_the_hop() {
     gw.set_deployment("d", "/k", &s).expect("deploy");
     let server = serve_gateway(&gw).await;
     let good = token(claims(json!({})), &signing_rsa_pem());
-    let (st, _, _) = get(&w.client(&server), "/k/x", &[("authorization", &format!("Bearer {good}")), ("opc-request-id", "rid-jwks-down")]).await;
+    let (st, _, _) = get(
+        &w.client(&server),
+        "/k/x",
+        &[("authorization", &format!("Bearer {good}")), ("opc-request-id", "rid-jwks-down")],
+    )
+    .await;
     assert_eq!(st, 401);
     let hops = w.events.by_request("rid-jwks-down");
     let fetch = hops.iter().find(|e| e.hop == "API gateway → JWKS").expect("jwks hop");

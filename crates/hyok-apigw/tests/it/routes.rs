@@ -32,7 +32,12 @@ async fn route_matrix_through_the_gateway() {
     let (st, h, v) = get(
         &c,
         &format!("{EKM_PREFIX}/vaults/v1/metadata?x=1"),
-        &[("opc-request-id", "rid-matrix-1"), ("authorization", "Bearer abc.def.ghi"), ("x-forwarded-for", "10.0.0.9"), ("keep-alive", "timeout=5")],
+        &[
+            ("opc-request-id", "rid-matrix-1"),
+            ("authorization", "Bearer abc.def.ghi"),
+            ("x-forwarded-for", "10.0.0.9"),
+            ("keep-alive", "timeout=5"),
+        ],
     )
     .await;
     assert_eq!(st, 200, "{v}");
@@ -60,7 +65,14 @@ async fn route_matrix_through_the_gateway() {
     assert_eq!(v["headers"]["x-forwarded-for"], "127.0.0.1");
 
     // POST with a body streams through.
-    let (st, _, v) = send(&c, "POST", &format!("{EKM_PREFIX}/vaults/v1/keys/k1/encrypt"), &[("content-type", "application/json")], vec![b'a'; 70_000]).await;
+    let (st, _, v) = send(
+        &c,
+        "POST",
+        &format!("{EKM_PREFIX}/vaults/v1/keys/k1/encrypt"),
+        &[("content-type", "application/json")],
+        vec![b'a'; 70_000],
+    )
+    .await;
     assert_eq!(st, 200);
     assert_eq!(v["method"], "POST");
     assert_eq!(v["body_len"], 70_000);

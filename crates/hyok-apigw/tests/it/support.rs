@@ -141,7 +141,13 @@ pub async fn get(client: &HttpClient, path: &str, headers: &[(&str, &str)]) -> (
     send(client, "GET", path, headers, Vec::new()).await
 }
 
-pub async fn send(client: &HttpClient, method: &str, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> (StatusCode, http::HeaderMap, Value) {
+pub async fn send(
+    client: &HttpClient,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> (StatusCode, http::HeaderMap, Value) {
     let mut b = http::Request::builder().method(method).uri(url(path));
     for (k, v) in headers {
         b = b.header(*k, *v);

@@ -1,7 +1,7 @@
 //! The gateway's own certificate and TLS profile, on the wire.
 
 use crate::support::*;
-use hyok_apigw::{ECDSA_REFUSED, GatewayError, GatewayConfig, check_gateway_certificate, gateway_tls_config};
+use hyok_apigw::{ECDSA_REFUSED, GatewayConfig, GatewayError, check_gateway_certificate, gateway_tls_config};
 use hyok_core::{EventLog, client::StaticDial};
 use rustls::pki_types::ServerName;
 use std::sync::Arc;
@@ -32,7 +32,11 @@ fn ecdsa_gateway_certificate_is_refused_with_a_friendly_message() {
     assert!(matches!(err, GatewayError::EcdsaCertificate(_) | GatewayError::Certificate(_)));
 }
 
-async fn handshake(addr: std::net::SocketAddr, ca: &str, versions: &[&'static rustls::SupportedProtocolVersion]) -> Result<(rustls::ProtocolVersion, rustls::CipherSuite), String> {
+async fn handshake(
+    addr: std::net::SocketAddr,
+    ca: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<(rustls::ProtocolVersion, rustls::CipherSuite), String> {
     let cfg = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
         .with_protocol_versions(versions)
         .expect("versions")
@@ -52,12 +56,15 @@ async fn gateway_speaks_tls12_with_ecdhe_rsa_only() {
     let w = World::new();
     let gw = w.gateway(Arc::new(StaticDial::new()), vec![]);
     let server = serve_gateway(&gw).await;
-    let (v, suite) = handshake(server.local_addr, w.ctm_ca.cert_pem(), &[&rustls::version::TLS12, &rustls::version::TLS13])
-        .await
-        .expect("TLS 1.2 handshake");
+    let (v, suite) =
+        handshake(server.local_addr, w.ctm_ca.cert_pem(), &[&rustls::version::TLS12, &rustls::version::TLS13])
+            .await
+            .expect("TLS 1.2 handshake");
     assert_eq!(v, rustls::ProtocolVersion::TLSv1_2);
     assert!(format!("{suite:?}").starts_with("TLS_ECDHE_RSA_WITH_AES_"), "{suite:?}");
-    let err = handshake(server.local_addr, w.ctm_ca.cert_pem(), &[&rustls::version::TLS13]).await.expect_err("TLS 1.3 refused");
+    let err = handshake(server.local_addr, w.ctm_ca.cert_pem(), &[&rustls::version::TLS13])
+        .await
+        .expect_err("TLS 1.3 refused");
     assert!(err.to_lowercase().contains("version") || err.to_lowercase().contains("alert"), "{err}");
     server.shutdown().await;
 }
