@@ -98,6 +98,9 @@ pub struct ServiceInfo {
     pub port: u16,
     /// Real socket on this host.
     pub host_address: SocketAddr,
+    /// True for endpoints created at run time by a tutorial task (a gateway, a vault's endpoints).
+    #[serde(default)]
+    pub created: bool,
 }
 
 /// Errors reading `lab.json`.

@@ -101,10 +101,148 @@ pub struct Lab {
     /// Handles on running services, for the services that need each other in-process
     /// (e.g. the API gateway reads its certificate from the Certificates service).
     pub handles: crate::services::Handles,
+    /// The lab as services see it (dialers, run-time endpoints).
+    pub host: LabHost,
     token: CancellationToken,
     servers: Mutex<Vec<Server>>,
     dns_servers: Mutex<Vec<DnsServer>>,
-    resolver_addrs: BTreeMap<String, SocketAddr>,
+}
+
+/// The part of the lab that services hold: dialers for lab addresses, and serving endpoints
+/// that appear at run time (an API gateway, a vault's endpoints). Cheap to clone.
+#[derive(Clone)]
+pub struct LabHost {
+    net: NetworkModel,
+    dns: DnsModel,
+    book: AddressBook,
+    events: EventLog,
+    public_ca: Arc<LabCa>,
+    resolver_addrs: Arc<BTreeMap<String, SocketAddr>>,
+    token: CancellationToken,
+    state: Arc<Mutex<HostState>>,
+}
+
+#[derive(Default)]
+struct HostState {
+    servers: std::collections::HashMap<(Ipv4Addr, u16), Server>,
+    services: Vec<ServiceInfo>,
+    /// lab.json as last written; run-time endpoints rewrite it.
+    written: Option<LabInfo>,
+}
+
+impl LabHost {
+    fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A dialer for a host at `ip` in the lab: it resolves through its VCN's DNS server
+    /// (or Internet DNS for the Oracle Services Network).
+    pub fn vcn_dial(&self, ip: Ipv4Addr) -> VcnDial {
+        let (rid, label) = match self.net.subnet_of(ip) {
+            Some(sub) => {
+                let vcn = self.net.vcn(&sub.vcn_id).map(|v| v.display_name).unwrap_or_default();
+                let rid = self.dns.resolver_for_vcn(&sub.vcn_id).map(|r| r.id).unwrap_or_default();
+                (rid, format!("VCN {vcn}"))
+            }
+            None => (INTERNET_VIEW.to_string(), "Internet DNS".to_string()),
+        };
+        let server = self.resolver_addrs.get(&rid).copied().unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9)));
+        VcnDial::new(self.net.clone(), self.dns.clone(), self.book.clone(), ip, &rid, &label, server)
+    }
+
+    /// Put a service in the address book and Internet DNS; returns its lab.json entry.
+    fn publish(&self, name: &str, kind: &str, host: &str, ip: Ipv4Addr, port: u16, real: SocketAddr) -> ServiceInfo {
+        self.book.register(ip, port, name, real);
+        if matches!(self.net.locate(ip), Some(hyok_netsim::model::Location::OracleServices)) {
+            let labels: Vec<&str> = host.split('.').collect();
+            if labels.len() >= 3 {
+                let zone = labels[labels.len() - 2..].join(".");
+                if let Err(e) = self.dns.add_internet_record(&zone, host, ip) {
+                    tracing::warn!(%host, error = %e, "cannot publish Internet DNS record");
+                }
+            }
+        }
+        let lab_url = if port == 443 { format!("https://{host}") } else { format!("https://{host}:{port}") };
+        ServiceInfo {
+            name: name.into(),
+            kind: kind.into(),
+            lab_url,
+            url: format!("https://{real}"),
+            host: host.into(),
+            virtual_ip: ip,
+            port,
+            host_address: real,
+            created: false,
+        }
+    }
+
+    fn rewrite_lab_json(&self) {
+        let mut st = self.state();
+        let services = st.services.clone();
+        if let Some(info) = st.written.as_mut() {
+            let mut merged: Vec<ServiceInfo> =
+                info.services.iter().filter(|s| !s.created).cloned().collect();
+            merged.extend(services);
+            info.services = merged;
+            if let Err(e) = info.save() {
+                tracing::warn!(error = %e, "cannot rewrite lab.json");
+            }
+        }
+    }
+}
+
+impl hyok_core::host::ServiceHost for LabHost {
+    fn host(
+        &self,
+        ep: hyok_core::host::Endpoint,
+        router: Router,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> hyok_core::client::BoxFuture<'_, Result<SocketAddr, String>> {
+        Box::pin(async move {
+            let listener = hyok_core::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| e.to_string())?;
+            let real = listener.local_addr().map_err(|e| e.to_string())?;
+            let server = hyok_core::server::serve(listener, router, Some(tls), self.token.child_token());
+            let mut info = self.publish(&ep.name, &ep.kind, &ep.host, ep.ip, ep.port, real);
+            info.created = true;
+            {
+                let mut st = self.state();
+                if let Some(old) = st.servers.insert((ep.ip, ep.port), server) {
+                    old.token().cancel();
+                }
+                st.services.retain(|s| !(s.virtual_ip == ep.ip && s.port == ep.port));
+                st.services.push(info);
+            }
+            self.rewrite_lab_json();
+            Ok(real)
+        })
+    }
+
+    fn unhost(&self, ip: Ipv4Addr, port: u16) -> hyok_core::client::BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.book.unregister(ip, port);
+            let server = {
+                let mut st = self.state();
+                st.services.retain(|s| !(s.virtual_ip == ip && s.port == port));
+                st.servers.remove(&(ip, port))
+            };
+            if let Some(s) = server {
+                s.shutdown().await;
+            }
+            self.rewrite_lab_json();
+        })
+    }
+
+    fn dial_from(&self, ip: Ipv4Addr) -> Arc<dyn hyok_core::client::Dial> {
+        Arc::new(self.vcn_dial(ip))
+    }
+
+    fn events(&self) -> EventLog {
+        self.events.clone()
+    }
+
+    fn public_ca(&self) -> Arc<LabCa> {
+        self.public_ca.clone()
+    }
 }
 
 impl std::fmt::Debug for Lab {
@@ -214,6 +352,16 @@ impl Lab {
 
         let token = CancellationToken::new();
         let admin_token = hyok_core::ids::secret(32);
+        let host = LabHost {
+            net: net.clone(),
+            dns: dns.clone(),
+            book: book.clone(),
+            events: events.clone(),
+            public_ca: public_ca.clone(),
+            resolver_addrs: Arc::new(resolver_addrs),
+            token: token.clone(),
+            state: Default::default(),
+        };
         let mut lab = Lab {
             opts: LabOptions { lab_dir: lab_dir.clone(), ..opts.clone() },
             net,
@@ -235,10 +383,10 @@ impl Lab {
                 credentials: serde_json::Map::new(),
             },
             handles: Default::default(),
+            host,
             token: token.clone(),
             servers: Mutex::new(Vec::new()),
             dns_servers: Mutex::new(dns_servers),
-            resolver_addrs,
         };
         // Services.
         let t = Instant::now();
@@ -280,22 +428,16 @@ impl Lab {
         let path = self.opts.lab_dir.join(&info.ca.bundle);
         std::fs::write(&path, bundle).map_err(io_err(&path))?;
         info.save().map_err(io_err(&self.opts.lab_dir))?;
+        self.host.state().written = Some(info.clone());
+        // Endpoints created before this point (none in a fresh lab) join the file too.
+        self.host.rewrite_lab_json();
         Ok(info)
     }
 
     /// A dialer for a host at `ip` in the lab: it resolves through its VCN's DNS server
     /// (or Internet DNS for the Oracle Services Network).
     pub fn dial_from(&self, ip: Ipv4Addr) -> VcnDial {
-        let (rid, label) = match self.net.subnet_of(ip) {
-            Some(sub) => {
-                let vcn = self.net.vcn(&sub.vcn_id).map(|v| v.display_name).unwrap_or_default();
-                let rid = self.dns.resolver_for_vcn(&sub.vcn_id).map(|r| r.id).unwrap_or_default();
-                (rid, format!("VCN {vcn}"))
-            }
-            None => (INTERNET_VIEW.to_string(), "Internet DNS".to_string()),
-        };
-        let server = self.resolver_addrs.get(&rid).copied().unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9)));
-        VcnDial::new(self.net.clone(), self.dns.clone(), self.book.clone(), ip, &rid, &label, server)
+        self.host.vcn_dial(ip)
     }
 
     /// An HTTP client for a lab host at `ip`, trusting `ca_pem`, recording hops as `source`.
@@ -307,26 +449,8 @@ impl Lab {
 
     /// Register a service endpoint: address book, Internet DNS for public hosts, lab.json.
     pub fn register_service(&mut self, name: &str, kind: &str, host: &str, ip: Ipv4Addr, port: u16, real: SocketAddr) {
-        self.book.register(ip, port, name, real);
-        if matches!(self.net.locate(ip), Some(hyok_netsim::model::Location::OracleServices))
-            && let Some((_, zone)) = host.split_once('.')
-        {
-            let zone = zone.rsplitn(3, '.').take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
-            if let Err(e) = self.dns.add_internet_record(&zone, host, ip) {
-                tracing::warn!(%host, error = %e, "cannot publish Internet DNS record");
-            }
-        }
-        let lab_url = if port == 443 { format!("https://{host}") } else { format!("https://{host}:{port}") };
-        self.info.services.push(ServiceInfo {
-            name: name.into(),
-            kind: kind.into(),
-            lab_url,
-            url: format!("https://{real}"),
-            host: host.into(),
-            virtual_ip: ip,
-            port,
-            host_address: real,
-        });
+        let info = self.host.publish(name, kind, host, ip, port, real);
+        self.info.services.push(info);
     }
 
     /// Stop every server and DNS server.
@@ -336,6 +460,11 @@ impl Lab {
         for s in servers {
             s.shutdown().await;
         }
+        let dynamic: Vec<Server> = self.host.state().servers.drain().map(|(_, s)| s).collect();
+        for s in dynamic {
+            s.shutdown().await;
+        }
+        self.host.state().written = None;
         let dns: Vec<DnsServer> = std::mem::take(&mut *self.dns_servers.lock().unwrap_or_else(|p| p.into_inner()));
         for d in dns {
             d.shutdown().await;

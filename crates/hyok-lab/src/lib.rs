@@ -4,6 +4,7 @@
 
 pub mod info;
 pub mod lab;
+pub mod scenario;
 pub mod services;
 pub mod status;
 pub mod trace;

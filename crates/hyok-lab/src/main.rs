@@ -29,6 +29,17 @@ enum Command {
         /// A world file instead of the shipped scenarios/world.toml.
         #[arg(long)]
         world: Option<PathBuf>,
+        /// Provision the lab with a scenario before handing it over (workshops that start mid-way).
+        #[arg(long)]
+        scenario: Option<String>,
+        /// With --scenario: run its tasks up to and including this tutorial task number.
+        #[arg(long, requires = "scenario")]
+        until: Option<u32>,
+    },
+    /// List or run scenarios (the tutorial and its misconfigurations).
+    Scenario {
+        #[command(subcommand)]
+        command: ScenarioCommand,
     },
     /// Exit 0 only when the lab in the lab dir is up and healthy.
     Status {
@@ -61,6 +72,26 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum ScenarioCommand {
+    /// List the shipped scenarios.
+    List,
+    /// Run a scenario against the lab in the lab dir, or a fresh in-process lab when none runs.
+    Run {
+        /// Shipped scenario name or a scenario file.
+        name: String,
+        /// Stop after this tutorial task number.
+        #[arg(long)]
+        until: Option<u32>,
+        /// Lab dir of a running lab.
+        #[arg(long, default_value = ".hyok-lab", env = "HYOK_LAB_DIR")]
+        lab_dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 fn main() -> ExitCode {
     hyok_core::tls::install_crypto_provider();
     tracing_subscriber::fmt()
@@ -77,7 +108,13 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Up { lab_dir, port_base, world } => up(lab_dir, port_base, world).await,
+            Command::Up { lab_dir, port_base, world, scenario, until } => {
+                up(lab_dir, port_base, world, scenario, until).await
+            }
+            Command::Scenario { command: ScenarioCommand::List } => scenario_list(),
+            Command::Scenario { command: ScenarioCommand::Run { name, until, lab_dir, json } } => {
+                scenario_run(name, until, lab_dir, json).await
+            }
             Command::Status { lab_dir, json } => status_cmd(lab_dir, json).await,
             Command::Down { lab_dir } => down(lab_dir).await,
             Command::Trace { request_id, last, lab_dir, json } => trace_cmd(lab_dir, request_id, last, json).await,
@@ -92,7 +129,15 @@ fn main() -> ExitCode {
     }
 }
 
-async fn up(lab_dir: PathBuf, port_base: u16, world: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+async fn up(
+    lab_dir: PathBuf,
+    port_base: u16,
+    world: Option<PathBuf>,
+    scenario: Option<String>,
+    until: Option<u32>,
+) -> anyhow::Result<ExitCode> {
+    // Load the scenario first: a typo should fail before anything starts.
+    let scenario = scenario.map(|n| hyok_lab::scenario::load(&n)).transpose()?;
     let world = match world {
         Some(p) => std::fs::read_to_string(&p).with_context(|| format!("cannot read world file {}", p.display()))?,
         None => hyok_lab::world::DEFAULT_WORLD.to_string(),
@@ -103,6 +148,14 @@ async fn up(lab_dir: PathBuf, port_base: u16, world: Option<PathBuf>) -> anyhow:
     let lab = Lab::start(LabOptions { lab_dir, port_base, world }, &progress).await?;
     let info = lab.write_lab_json()?;
     let ready = started.elapsed();
+    if let Some(scenario) = scenario {
+        eprintln!("hyok-lab: provisioning with scenario {} up to task {}", scenario.name, until.map(|u| u.to_string()).unwrap_or("18".into()));
+        let report = run_scenario(&info.lab_dir, &scenario, until).await?;
+        if !report.passed {
+            lab.shutdown().await;
+            anyhow::bail!("provisioning failed: {}", report.problem.unwrap_or_default());
+        }
+    }
     print_table(&info);
     eprintln!(
         "hyok-lab: ready in {:.0} ms; lab.json at {}. Ctrl-C or `hyok-lab down` stops it.",
@@ -178,6 +231,64 @@ async fn trace_cmd(lab_dir: PathBuf, request_id: Option<String>, last: bool, jso
         print!("{}", hyok_lab::trace::render(&hops));
     }
     Ok(if hops.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn scenario_list() -> anyhow::Result<ExitCode> {
+    for (name, _) in hyok_lab::scenario::SHIPPED {
+        let s = hyok_lab::scenario::load(name)?;
+        let kind = if s.expect.is_some() { "misconfiguration" } else { "tutorial" };
+        println!("{:<44} {:<16} {}", s.name, kind, s.title);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_task(t: &hyok_lab::scenario::TaskResult) {
+    let mark = if matches!(t.outcome, hyok_lab::scenario::Outcome::Passed) { "✓" } else { "✗" };
+    eprintln!("  {mark} Task {:>2}  {:<72} {:>8.1} ms", t.number, t.title, t.millis);
+}
+
+async fn run_scenario(
+    lab_dir: &std::path::Path,
+    scenario: &hyok_lab::scenario::Scenario,
+    until: Option<u32>,
+) -> anyhow::Result<hyok_lab::scenario::Report> {
+    let mut runner = hyok_lab::scenario::Runner::new(lab_dir).map_err(anyhow::Error::msg)?;
+    Ok(runner.run(scenario, until, &print_task).await)
+}
+
+async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+    let scenario = hyok_lab::scenario::load(&name)?;
+    eprintln!("scenario {}: {}", scenario.name, scenario.title);
+    let (report, fresh) = if LabInfo::path(&lab_dir).exists() {
+        (run_scenario(&lab_dir, &scenario, until).await?, None)
+    } else {
+        let dir = std::env::temp_dir().join(format!("hyok-lab-scenario-{}", hyok_core::ids::hex32()));
+        eprintln!("(no lab in {}; starting a fresh one in-process)", lab_dir.display());
+        let lab = Lab::start(LabOptions { lab_dir: dir.clone(), port_base: 0, world: hyok_lab::world::DEFAULT_WORLD.into() }, &|_| {}).await?;
+        lab.write_lab_json()?;
+        let report = run_scenario(&dir, &scenario, until).await?;
+        (report, Some((lab, dir)))
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    match (&report.problem, &scenario.expect) {
+        (None, Some(_)) => eprintln!("scenario {}: failed as expected ✓ ({:.0} ms)", report.scenario, report.millis),
+        (None, None) => eprintln!("scenario {}: all tasks passed ✓ ({:.0} ms)", report.scenario, report.millis),
+        (Some(p), _) => eprintln!("\nscenario {} did not pass:\n{p}", report.scenario),
+    }
+    if let Some(failed) = report.tasks.iter().find_map(|t| match &t.outcome {
+        hyok_lab::scenario::Outcome::Failed { explanation } => Some(explanation),
+        _ => None,
+    }) && scenario.expect.is_some() && report.passed
+    {
+        eprintln!("\n{failed}");
+    }
+    if let Some((lab, dir)) = fresh {
+        lab.shutdown().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
 async fn down(lab_dir: PathBuf) -> anyhow::Result<ExitCode> {
