@@ -51,3 +51,35 @@ async fn trace_explains_a_failed_hop() {
     assert_eq!(last, hops);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
+    use hyok_core::host::{Endpoint, ServiceHost};
+    hyok_test_support::init();
+    let dir = std::env::temp_dir().join(format!("hyok-lab-host-{}", hyok_core::ids::hex32()));
+    let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
+    lab.write_lab_json().expect("lab.json");
+    // A "gateway" at 172.16.1.103 in spoke A.
+    let cert = lab.public_ca.issue_server(&["gw.test", "172.16.1.103"]).expect("cert");
+    let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
+    let router = axum::Router::new().route("/", axum::routing::get(|| async { "gateway" }));
+    let ep = Endpoint { name: "api-gateway test".into(), kind: "api-gateway".into(), host: "gw.test".into(), ip: "172.16.1.103".parse().expect("ip"), port: 443 };
+    lab.host.host(ep, router, tls).await.expect("hosted");
+    let info = hyok_lab::LabInfo::load(&dir).expect("lab.json");
+    let created = info.service("api-gateway test").expect("listed in lab.json");
+    assert!(created.created);
+    // The private endpoint's address in the same subnet is denied by the default security list.
+    let client = lab.client_from("172.16.1.104".parse().expect("ip"), "pe", lab.public_ca.cert_pem()).expect("client");
+    let req = || http::Request::get("https://172.16.1.103/").body(axum::body::Body::empty()).expect("req");
+    let e = client.send(req()).await.expect_err("denied");
+    assert!(e.to_string().contains("no ingress rule"), "{e}");
+    // From the hub (routes through the DRG; spoke A's list still has no rule for 443 from the hub).
+    let hub = lab.client_from("10.10.1.9".parse().expect("ip"), "hub", lab.public_ca.cert_pem()).expect("client");
+    let e = hub.send(req()).await.expect_err("denied too");
+    assert!(e.to_string().contains("from 10.10.1.9"), "{e}");
+    lab.host.unhost("172.16.1.103".parse().expect("ip"), 443).await;
+    let info = hyok_lab::LabInfo::load(&dir).expect("lab.json");
+    assert!(info.service("api-gateway test").is_none());
+    lab.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+}
