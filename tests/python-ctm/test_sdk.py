@@ -16,7 +16,8 @@ Inputs (environment or flags):
   CTM_CONNECT  --connect   optional host:port of the real socket; when set, connections to
                            CTM_HOST:443 go there (the name and TLS verification stay real)
 
-Exit code 0 when every check passed.
+Setup: `pip install ciphertrust-sdk==1.0.17 python-dateutil` (the SDK imports `dateutil`
+without declaring it). Exit code 0 when every check passed.
 """
 
 import argparse

@@ -62,8 +62,18 @@ fn args() -> Result<Args, Error> {
     Ok(a)
 }
 
-async fn call(client: &HttpClient, method: &str, url: &str, auth: Option<&str>, body: Value) -> Result<(u16, Value), Error> {
-    let mut b = http::Request::builder().method(method).uri(url).header("content-type", "application/json").header("accept", "application/json");
+async fn call(
+    client: &HttpClient,
+    method: &str,
+    url: &str,
+    auth: Option<&str>,
+    body: Value,
+) -> Result<(u16, Value), Error> {
+    let mut b = http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json");
     if let Some(a) = auth {
         b = b.header("authorization", format!("Bearer {a}"));
     }
@@ -105,7 +115,10 @@ async fn main() -> Result<(), Error> {
     );
 
     // CTM over its own certificate.
-    let ctm_out = HttpClient::new(Arc::new(StaticDial::new().pin(&idp_host, 443, idp.local_addr)), tls::client_config(web_ca.cert_pem())?);
+    let ctm_out = HttpClient::new(
+        Arc::new(StaticDial::new().pin(&idp_host, 443, idp.local_addr)),
+        tls::client_config(web_ca.cert_pem())?,
+    );
     let cfg = CtmConfig::default();
     let ctm = Ctm::new(cfg.clone(), ctm_out, EventLog::new())?;
     let web = ctm.web_tls();
@@ -121,10 +134,32 @@ async fn main() -> Result<(), Error> {
     // Management setup.
     let base = format!("https://{}/api/v1", cfg.hostname);
     let (user, pass) = ctm.initial_credentials();
-    let login = expect_status("login", call(&client, "POST", &format!("{base}/auth/tokens"), None, json!({"grant_type": "password", "username": user, "password": pass})).await?, 200)?;
+    let login = expect_status(
+        "login",
+        call(
+            &client,
+            "POST",
+            &format!("{base}/auth/tokens"),
+            None,
+            json!({"grant_type": "password", "username": user, "password": pass}),
+        )
+        .await?,
+        200,
+    )?;
     let jwt = login["jwt"].as_str().ok_or("no jwt")?.to_string();
     let m = |path: &str| format!("{base}{path}");
-    expect_status("tenancy", call(&client, "POST", &m("/cckm/oci/add-tenancy"), Some(&jwt), json!({"tenancy": "bench", "tenancy_ocid": hyok_core::ids::ocid("tenancy", None)})).await?, 201)?;
+    expect_status(
+        "tenancy",
+        call(
+            &client,
+            "POST",
+            &m("/cckm/oci/add-tenancy"),
+            Some(&jwt),
+            json!({"tenancy": "bench", "tenancy_ocid": hyok_core::ids::ocid("tenancy", None)}),
+        )
+        .await?,
+        201,
+    )?;
     let issuer = expect_status(
         "issuer",
         call(&client, "POST", &m("/cckm/oci/issuers"), Some(&jwt), json!({"name": "idcs", "openid_config_url": format!("https://{idp_host}/.well-known/openid-configuration"), "jwks_uri_protected": false})).await?,
@@ -143,8 +178,23 @@ async fn main() -> Result<(), Error> {
         .await?,
         201,
     )?;
-    let key = expect_status("key", call(&client, "POST", &m("/cckm/oci/create-external-key"), Some(&jwt), json!({"vault": vault["id"], "name": "bench-key"})).await?, 201)?;
-    let encrypt_url = format!("{}/keys/{}/encrypt", vault["endpoint_url"].as_str().ok_or("no endpoint")?, key["id"].as_str().ok_or("no key id")?);
+    let key = expect_status(
+        "key",
+        call(
+            &client,
+            "POST",
+            &m("/cckm/oci/create-external-key"),
+            Some(&jwt),
+            json!({"vault": vault["id"], "name": "bench-key"}),
+        )
+        .await?,
+        201,
+    )?;
+    let encrypt_url = format!(
+        "{}/keys/{}/encrypt",
+        vault["endpoint_url"].as_str().ok_or("no endpoint")?,
+        key["id"].as_str().ok_or("no key id")?
+    );
 
     // A few access tokens, as several OCI KMS hosts would hold.
     let now = hyok_core::unix_now();
@@ -161,14 +211,21 @@ async fn main() -> Result<(), Error> {
     let body = Arc::new(serde_json::to_vec(&json!({"plaintext": plaintext, "mode": "AES_GCM"}))?);
 
     // Warm-up: one call per worker connection, and a correctness check.
-    let first = expect_status("encrypt", call(&client, "POST", &encrypt_url, Some(&tokens[0]), json!({"plaintext": plaintext})).await?, 200)?;
+    let first = expect_status(
+        "encrypt",
+        call(&client, "POST", &encrypt_url, Some(&tokens[0]), json!({"plaintext": plaintext})).await?,
+        200,
+    )?;
     let decrypt_url = encrypt_url.replace("/encrypt", "/decrypt");
     let back = expect_status("decrypt", call(&client, "POST", &decrypt_url, Some(&tokens[0]), first).await?, 200)?;
     if back["plaintext"] != json!(plaintext) {
         return Err("decrypt did not return the plaintext".into());
     }
 
-    println!("bench_encrypt: {} workers, {} s, HTTP/1.1 keep-alive over TLS, CTM + IdP + client in one process", args.concurrency, args.seconds);
+    println!(
+        "bench_encrypt: {} workers, {} s, HTTP/1.1 keep-alive over TLS, CTM + IdP + client in one process",
+        args.concurrency, args.seconds
+    );
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -208,10 +265,16 @@ async fn main() -> Result<(), Error> {
     }
     let elapsed = started.elapsed().as_secs_f64();
     all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
+    let pct =
+        |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or(0);
     println!("ops: {}  errors: {}  elapsed: {:.2} s", all.len(), errors, elapsed);
     println!("throughput: {:.0} ops/s", all.len() as f64 / elapsed);
-    println!("latency: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms", pct(0.50) as f64 / 1000.0, pct(0.99) as f64 / 1000.0, all.last().copied().unwrap_or(0) as f64 / 1000.0);
+    println!(
+        "latency: p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms",
+        pct(0.50) as f64 / 1000.0,
+        pct(0.99) as f64 / 1000.0,
+        all.last().copied().unwrap_or(0) as f64 / 1000.0
+    );
     println!("audit records written: {}", ctm.audit_records().len());
     server.shutdown().await;
     idp.shutdown().await;

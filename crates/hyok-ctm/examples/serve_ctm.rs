@@ -40,12 +40,29 @@ async fn main() -> Result<(), Error> {
     std::fs::write(&ca_path, ctm.ca_cert_pem())?;
     let web = ctm.web_tls();
     let listener = bind(([127, 0, 0, 1], port).into()).await?;
-    let server = serve(listener, router(ctm.clone()), Some(tls::server_config(&web.chain_pem(), &web.key_pem)?), CancellationToken::new());
+    let server = serve(
+        listener,
+        router(ctm.clone()),
+        Some(tls::server_config(&web.chain_pem(), &web.key_pem)?),
+        CancellationToken::new(),
+    );
     let (user, pass) = ctm.initial_credentials();
     let creds = out.join("credentials.env");
     let mut f = std::fs::OpenOptions::new().create(true).write(true).truncate(true).mode(0o600).open(&creds)?;
-    writeln!(f, "CTM_HOST={}\nCTM_CA={}\nCTM_USER={user}\nCTM_PASSWORD={pass}\nCTM_CONNECT={}", cfg.hostname, ca_path.display(), server.local_addr)?;
-    println!("CTM {} serving on https://{} (CA {}, credentials in {})", cfg.hostname, server.local_addr, ca_path.display(), creds.display());
+    writeln!(
+        f,
+        "CTM_HOST={}\nCTM_CA={}\nCTM_USER={user}\nCTM_PASSWORD={pass}\nCTM_CONNECT={}",
+        cfg.hostname,
+        ca_path.display(),
+        server.local_addr
+    )?;
+    println!(
+        "CTM {} serving on https://{} (CA {}, credentials in {})",
+        cfg.hostname,
+        server.local_addr,
+        ca_path.display(),
+        creds.display()
+    );
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
     Ok(())

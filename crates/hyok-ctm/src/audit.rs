@@ -75,7 +75,10 @@ impl AuditLog {
 
 /// `GET /api/v1/audit/records` with filters `vault_id`, `key_id`, `operation`, `result`,
 /// `client_id`, `request_id` and `skip`/`limit`.
-pub(crate) async fn list(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<serde_json::Value>, CtmError> {
+pub(crate) async fn list(
+    State(ctm): State<Arc<Ctm>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let want = |k: &str, v: Option<&str>| q.get(k).is_none_or(|w| Some(w.as_str()) == v);
     let items: Vec<AuditRecord> = {

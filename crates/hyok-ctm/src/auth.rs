@@ -104,7 +104,8 @@ impl AuthState {
         }
         let salt: [u8; 16] = rand::random();
         let secret: [u8; 32] = rand::random();
-        let user = User { id: hyok_core::ids::uuid(), name: username.to_string(), salt, hash: hash_pw(&salt, &password) };
+        let user =
+            User { id: hyok_core::ids::uuid(), name: username.to_string(), salt, hash: hash_pw(&salt, &password) };
         Ok(Self {
             user: RwLock::new(user),
             initial: (username.to_string(), password),
@@ -160,7 +161,13 @@ impl AuthState {
         }
         g.1.insert(
             token.clone(),
-            Refresh { id: hyok_core::ids::uuid(), user_id: user_id.into(), username: username.into(), client_id: client_id.into(), seq },
+            Refresh {
+                id: hyok_core::ids::uuid(),
+                user_id: user_id.into(),
+                username: username.into(),
+                client_id: client_id.into(),
+                seq,
+            },
         );
         token
     }

@@ -145,7 +145,8 @@ impl CaState {
         dn.push(DnType::CommonName, ROOT_NAME);
         params.distinguished_name = dn;
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        params.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
         params.serial_number = Some(random_serial());
         let now = OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::hours(1);
@@ -222,7 +223,10 @@ fn ca_of<'a>(ctm: &'a Ctm, id: &str) -> Result<&'a LocalCa, CtmError> {
     }
 }
 
-async fn list_cas(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<serde_json::Value>, CtmError> {
+async fn list_cas(
+    State(ctm): State<Arc<Ctm>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut items = vec![ctm.ca.root.view.clone()];
     if let Some(name) = q.get("name") {
@@ -268,7 +272,9 @@ async fn create_csr(body: Bytes) -> Result<Response, CtmError> {
         return Err(CtmError::invalid_param("cn is required"));
     }
     if req.password.as_deref().is_some_and(|p| !p.is_empty()) {
-        return Err(CtmError::invalid_param("Encrypted private keys (password) are not supported by this CipherTrust Manager"));
+        return Err(CtmError::invalid_param(
+            "Encrypted private keys (password) are not supported by this CipherTrust Manager",
+        ));
     }
     let algorithm = req.algorithm.as_deref().unwrap_or("RSA").to_ascii_uppercase();
     let (key, key_pem) = match algorithm.as_str() {
@@ -367,7 +373,8 @@ async fn issue_cert(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: B
         }
         "ca" => {
             p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-            p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+            p.key_usages =
+                vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
             p.extended_key_usages = vec![];
         }
         other => return Err(CtmError::invalid_param(format!("purpose must be server, client or ca, not {other:?}"))),
@@ -419,8 +426,15 @@ async fn list_certs(
 ) -> Result<Json<serde_json::Value>, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let paging = util::paging_of(&q)?;
-    let mut items: Vec<IssuedView> =
-        ctm.ca.issued.read().unwrap_or_else(|p| p.into_inner()).iter().filter(|c| c.ca == ca.view.uri).cloned().collect();
+    let mut items: Vec<IssuedView> = ctm
+        .ca
+        .issued
+        .read()
+        .unwrap_or_else(|p| p.into_inner())
+        .iter()
+        .filter(|c| c.ca == ca.view.uri)
+        .cloned()
+        .collect();
     if let Some(s) = q.get("state") {
         items.retain(|c| c.state == s);
     }
@@ -445,11 +459,17 @@ fn with_cert<T>(
     f(c)
 }
 
-async fn get_cert(State(ctm): State<Arc<Ctm>>, Path((id, cert)): Path<(String, String)>) -> Result<Json<IssuedView>, CtmError> {
+async fn get_cert(
+    State(ctm): State<Arc<Ctm>>,
+    Path((id, cert)): Path<(String, String)>,
+) -> Result<Json<IssuedView>, CtmError> {
     with_cert(&ctm, &id, &cert, |c| Ok(Json(c.clone())))
 }
 
-async fn delete_cert(State(ctm): State<Arc<Ctm>>, Path((id, cert)): Path<(String, String)>) -> Result<http::StatusCode, CtmError> {
+async fn delete_cert(
+    State(ctm): State<Arc<Ctm>>,
+    Path((id, cert)): Path<(String, String)>,
+) -> Result<http::StatusCode, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let mut g = ctm.ca.issued.write().unwrap_or_else(|p| p.into_inner());
     let before = g.len();
@@ -487,10 +507,15 @@ async fn revoke_cert(
     })
 }
 
-async fn resume_cert(State(ctm): State<Arc<Ctm>>, Path((id, cert)): Path<(String, String)>) -> Result<Json<IssuedView>, CtmError> {
+async fn resume_cert(
+    State(ctm): State<Arc<Ctm>>,
+    Path((id, cert)): Path<(String, String)>,
+) -> Result<Json<IssuedView>, CtmError> {
     with_cert(&ctm, &id, &cert, |c| {
         if c.state != "revoked" || c.revoked_reason.as_deref() != Some("certificateHold") {
-            return Err(CtmError::invalid_param("Only certificates revoked with reason certificateHold can be resumed"));
+            return Err(CtmError::invalid_param(
+                "Only certificates revoked with reason certificateHold can be resumed",
+            ));
         }
         c.state = "active";
         c.revoked_reason = None;

@@ -187,7 +187,10 @@ async fn add_tenancy(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respons
     Ok((http::StatusCode::CREATED, Json(t.as_ref().clone())).into_response())
 }
 
-async fn list_tenancies(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, CtmError> {
+async fn list_tenancies(
+    State(ctm): State<Arc<Ctm>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut items: Vec<Tenancy> =
         ctm.cckm.tenancies.read().unwrap_or_else(|p| p.into_inner()).values().map(|t| t.as_ref().clone()).collect();
@@ -244,7 +247,10 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
     if req.connection.as_deref().is_some_and(|c| !c.is_empty()) {
         return Err(CtmError::not_found("Connection not found"));
     }
-    let tenancy_ref = req.tenancy.filter(|t| !t.is_empty()).ok_or_else(|| CtmError::invalid_param("tenancy or connection is required"))?;
+    let tenancy_ref = req
+        .tenancy
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| CtmError::invalid_param("tenancy or connection is required"))?;
     let tenancy = ctm
         .cckm
         .tenancies
@@ -254,7 +260,10 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
         .find(|t| t.tenancy == tenancy_ref || t.id == tenancy_ref)
         .map(|t| t.tenancy.clone())
         .ok_or_else(|| CtmError::not_found(format!("Tenancy {tenancy_ref} not found")))?;
-    let issuer = ctm.cckm.issuer(&req.issuer_id).ok_or_else(|| CtmError::not_found(format!("Issuer {} not found", req.issuer_id)))?;
+    let issuer = ctm
+        .cckm
+        .issuer(&req.issuer_id)
+        .ok_or_else(|| CtmError::not_found(format!("Issuer {} not found", req.issuer_id)))?;
     if req.client_application_id.trim().is_empty() {
         return Err(CtmError::invalid_param("client_application_id is required"));
     }
@@ -281,7 +290,8 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
     let id = hyok_core::ids::uuid();
     let base = base_url(&host, port);
     let h = if host.parse::<std::net::Ipv6Addr>().is_ok() { format!("[{host}]") } else { host.clone() };
-    let mut audiences = vec![format!("{base}/"), base.clone(), format!("https://{h}:{port}/"), format!("https://{h}:{port}")];
+    let mut audiences =
+        vec![format!("{base}/"), base.clone(), format!("https://{h}:{port}/"), format!("https://{h}:{port}")];
     audiences.dedup();
     let ts = util::now();
     let v = Arc::new(Vault {
@@ -344,7 +354,10 @@ fn vault_view(ctm: &Ctm, v: &Vault) -> Value {
     })
 }
 
-async fn list_vaults(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, CtmError> {
+async fn list_vaults(
+    State(ctm): State<Arc<Ctm>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut vs: Vec<Arc<Vault>> = ctm.cckm.vaults.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
     vs.sort_by_key(|v| v.seq);
@@ -414,7 +427,10 @@ fn source_key(ctm: &Ctm, tier: Option<&str>, ident: Option<&str>, new_name: Stri
                 return Err(CtmError::invalid_param("The source key must be an AES-256 key"));
             }
             if k.state() != KeyState::Active {
-                return Err(CtmError::invalid_param(format!("The source key must be Active, not {}", k.state().as_str())));
+                return Err(CtmError::invalid_param(format!(
+                    "The source key must be Active, not {}",
+                    k.state().as_str()
+                )));
             }
             Ok(k)
         }
@@ -432,7 +448,8 @@ async fn create_key(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response
     if req.name.trim().is_empty() {
         return Err(CtmError::invalid_param("name is required"));
     }
-    let vault = ctm.cckm.vault(&req.vault).ok_or_else(|| CtmError::not_found(format!("Vault {} not found", req.vault)))?;
+    let vault =
+        ctm.cckm.vault(&req.vault).ok_or_else(|| CtmError::not_found(format!("Vault {} not found", req.vault)))?;
     let name_taken = |ctm: &Ctm| {
         ctm.cckm
             .keys
@@ -524,7 +541,10 @@ fn version_view(k: &ExtKey, v: &KeyVersion) -> Value {
     })
 }
 
-async fn list_keys(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, CtmError> {
+async fn list_keys(
+    State(ctm): State<Arc<Ctm>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut ks: Vec<Arc<ExtKey>> = ctm.cckm.keys.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
     ks.sort_by_key(|k| k.seq);
@@ -553,7 +573,9 @@ async fn get_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<
 async fn delete_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<http::StatusCode, CtmError> {
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
     if k.linked.load(Ordering::Acquire) {
-        return Err(CtmError::conflict("The key is linked to an OCI key reference; it can be deleted only when unlinked"));
+        return Err(CtmError::conflict(
+            "The key is linked to an OCI key reference; it can be deleted only when unlinked",
+        ));
     }
     ctm.cckm.keys.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
     for v in k.versions.read().unwrap_or_else(|p| p.into_inner()).iter() {
@@ -584,11 +606,15 @@ async fn list_versions(
 ) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
-    let vs: Vec<Value> = k.versions.read().unwrap_or_else(|p| p.into_inner()).iter().map(|v| version_view(&k, v)).collect();
+    let vs: Vec<Value> =
+        k.versions.read().unwrap_or_else(|p| p.into_inner()).iter().map(|v| version_view(&k, v)).collect();
     Ok(util::page(vs, &paging))
 }
 
-async fn get_version(State(ctm): State<Arc<Ctm>>, Path((id, vid)): Path<(String, String)>) -> Result<Json<Value>, CtmError> {
+async fn get_version(
+    State(ctm): State<Arc<Ctm>>,
+    Path((id, vid)): Path<(String, String)>,
+) -> Result<Json<Value>, CtmError> {
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
     let v = k.version(&vid).ok_or_else(not_found)?;
     Ok(Json(version_view(&k, &v)))

@@ -114,7 +114,10 @@ async fn run(ctm: Arc<Ctm>, meta: Meta, call: Call, f: impl FnOnce(&Ctx<'_>) -> 
     let mut client_id = None;
     let result: OpResult = async {
         let token = meta.bearer.as_deref().ok_or_else(|| reject(&ctm, &meta, &call, "missing bearer token".into()))?;
-        let vault = ctm.cckm.vault(&call.vault_id).ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, "Error in getting OCI vault"))?;
+        let vault = ctm
+            .cckm
+            .vault(&call.vault_id)
+            .ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, "Error in getting OCI vault"))?;
         let claims = vault
             .issuer
             .verify_signature(&ctm, token, &meta.rid)
@@ -124,7 +127,11 @@ async fn run(ctm: Arc<Ctm>, meta: Meta, call: Call, f: impl FnOnce(&Ctx<'_>) -> 
         check_claims(&ctm, &vault, &claims).map_err(|reason| reject(&ctm, &meta, &call, reason))?;
         let key = match &call.key_id {
             Some(kid) => {
-                let k = ctm.cckm.key(kid).filter(|k| k.vault_id == vault.id).ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, BAD_KEY))?;
+                let k = ctm
+                    .cckm
+                    .key(kid)
+                    .filter(|k| k.vault_id == vault.id)
+                    .ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, BAD_KEY))?;
                 Some(k)
             }
             None => None,
@@ -335,7 +342,12 @@ fn open(m: &Material, iv: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Resu
     }
 }
 
-async fn encrypt(State(ctm): State<Arc<Ctm>>, meta: Meta, Path((vault, key)): Path<(String, String)>, body: Bytes) -> Response {
+async fn encrypt(
+    State(ctm): State<Arc<Ctm>>,
+    meta: Meta,
+    Path((vault, key)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let call = Call { op: "Encrypt", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
         let key = ctx.key.ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, BAD_KEY))?;
@@ -398,7 +410,12 @@ struct DecryptRequest {
     key_id: Option<String>,
 }
 
-async fn decrypt(State(ctm): State<Arc<Ctm>>, meta: Meta, Path((vault, key)): Path<(String, String)>, body: Bytes) -> Response {
+async fn decrypt(
+    State(ctm): State<Arc<Ctm>>,
+    meta: Meta,
+    Path((vault, key)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let call = Call { op: "Decrypt", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
         let key = ctx.key.ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, BAD_KEY))?;
@@ -435,7 +452,11 @@ async fn decrypt(State(ctm): State<Arc<Ctm>>, meta: Meta, Path((vault, key)): Pa
             return Err(VErr::bad(DECRYPT_FAILED));
         }
         open(&material, &iv, &aad, &mut buf, &tag).map_err(|_| VErr::bad(DECRYPT_FAILED))?;
-        Ok((StatusCode::OK, json!({"plaintext": util::b64(&buf), "keyVersionId": version.id}), Some(version.id.clone())))
+        Ok((
+            StatusCode::OK,
+            json!({"plaintext": util::b64(&buf), "keyVersionId": version.id}),
+            Some(version.id.clone()),
+        ))
     })
     .await
 }
@@ -466,7 +487,12 @@ async fn vault_random(State(ctm): State<Arc<Ctm>>, meta: Meta, Path(vault): Path
     .await
 }
 
-async fn key_random(State(ctm): State<Arc<Ctm>>, meta: Meta, Path((vault, key)): Path<(String, String)>, body: Bytes) -> Response {
+async fn key_random(
+    State(ctm): State<Arc<Ctm>>,
+    meta: Meta,
+    Path((vault, key)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
     let call = Call { op: "GenerateRandomBytes", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
         let key = ctx.key.ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, BAD_KEY))?;

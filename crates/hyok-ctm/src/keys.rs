@@ -238,11 +238,7 @@ impl KeyStore {
     /// A key by id, or by name when `by_name`.
     pub(crate) fn get(&self, id: &str, by_name: bool) -> Option<Arc<LocalKey>> {
         let map = self.by_id.read().unwrap_or_else(|p| p.into_inner());
-        if by_name {
-            map.values().find(|k| k.name == id).cloned()
-        } else {
-            map.get(id).cloned()
-        }
+        if by_name { map.values().find(|k| k.name == id).cloned() } else { map.get(id).cloned() }
     }
 
     /// A key by id, falling back to its name (CCKM accepts either as `source_key_identifier`).
@@ -286,7 +282,9 @@ async fn create(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, Ct
     let pre_active = match req.state.as_deref() {
         None | Some("") | Some("Active") => false,
         Some("Pre-Active") => true,
-        Some(s) => return Err(CtmError::invalid_param(format!("Only Pre-Active can be requested at creation, not {s:?}"))),
+        Some(s) => {
+            return Err(CtmError::invalid_param(format!("Only Pre-Active can be requested at creation, not {s:?}")));
+        }
     };
     let name = req.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(hyok_core::ids::uuid);
     if name.len() > 256 {
@@ -305,9 +303,13 @@ async fn create(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, Ct
     Ok((http::StatusCode::CREATED, Json(key.view())).into_response())
 }
 
-async fn list(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<serde_json::Value>, CtmError> {
+async fn list(
+    State(ctm): State<Arc<Ctm>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut keys: Vec<Arc<LocalKey>> = ctm.keys.by_id.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let mut keys: Vec<Arc<LocalKey>> =
+        ctm.keys.by_id.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
     keys.sort_by_key(|k| k.seq);
     if let Some(n) = q.get("name") {
         keys.retain(|k| &k.name == n);
@@ -453,7 +455,9 @@ async fn destroy(
     let next = match st {
         KeyState::PreActive | KeyState::Deactivated => KeyState::Destroyed,
         KeyState::Compromised => KeyState::DestroyedCompromised,
-        KeyState::Active => return Err(CtmError::invalid_param("An Active key must be revoked before it is destroyed")),
+        KeyState::Active => {
+            return Err(CtmError::invalid_param("An Active key must be revoked before it is destroyed"));
+        }
         KeyState::Destroyed | KeyState::DestroyedCompromised => {
             return Err(CtmError::invalid_param("Key is already destroyed"));
         }

@@ -134,7 +134,12 @@ impl IssuerRec {
 
     /// Verify a token's header and RS256 signature against this issuer's JWKS (re-fetching it,
     /// rate-limited, when the `kid` is unknown). Claims are checked by the caller.
-    pub(crate) async fn verify_signature(&self, ctm: &Ctm, token: &str, rid: &str) -> Result<Arc<VerifiedClaims>, String> {
+    pub(crate) async fn verify_signature(
+        &self,
+        ctm: &Ctm,
+        token: &str,
+        rid: &str,
+    ) -> Result<Arc<VerifiedClaims>, String> {
         if let Some(c) = self.memo.read().unwrap_or_else(|p| p.into_inner()).get(token) {
             return Ok(c.clone());
         }
@@ -286,7 +291,10 @@ async fn fetch_jwks(ctm: &Ctm, url: &str, user: Option<&str>, secret: Option<&st
     let mut usable = Vec::new();
     for k in keys {
         let field = |n: &str| k.get(n).and_then(Value::as_str);
-        if field("kty") != Some("RSA") || field("alg").is_some_and(|a| a != "RS256") || field("use").is_some_and(|u| u != "sig") {
+        if field("kty") != Some("RSA")
+            || field("alg").is_some_and(|a| a != "RS256")
+            || field("use").is_some_and(|u| u != "sig")
+        {
             continue;
         }
         let (Some(n), Some(e)) = (field("n"), field("e")) else { continue };
@@ -333,8 +341,12 @@ async fn create(State(ctm): State<Arc<Ctm>>, rid: RequestId, body: Bytes) -> Res
         return Err(CtmError::invalid_param("name is required"));
     }
     let protected = req.jwks_uri_protected.ok_or_else(|| CtmError::invalid_param("jwks_uri_protected is required"))?;
-    if protected && (req.client_id.as_deref().unwrap_or("").is_empty() || req.client_secret.as_deref().unwrap_or("").is_empty()) {
-        return Err(CtmError::invalid_param("client_id and client_secret are required when jwks_uri_protected is true"));
+    if protected
+        && (req.client_id.as_deref().unwrap_or("").is_empty() || req.client_secret.as_deref().unwrap_or("").is_empty())
+    {
+        return Err(CtmError::invalid_param(
+            "client_id and client_secret are required when jwks_uri_protected is true",
+        ));
     }
     if ctm.cckm.issuers.read().unwrap_or_else(|p| p.into_inner()).values().any(|i| i.name() == req.name) {
         return Err(CtmError::conflict(format!("Issuer with name {} already exists", req.name)));
@@ -342,21 +354,28 @@ async fn create(State(ctm): State<Arc<Ctm>>, rid: RequestId, body: Bytes) -> Res
     let (issuer, jwks_uri) = match (&req.openid_config_url, &req.issuer, &req.jwks_uri) {
         (Some(url), None, None) => {
             require_https("openid_config_url", url)?;
-            let doc = fetch_doc(&ctm, "OpenID configuration", url, None, rid.as_str()).await.map_err(CtmError::bad_request)?;
+            let doc = fetch_doc(&ctm, "OpenID configuration", url, None, rid.as_str())
+                .await
+                .map_err(CtmError::bad_request)?;
             // IDCS's idcs-configuration nests the OIDC data under "openid-configuration".
             let oidc = doc.get("openid-configuration").unwrap_or(&doc);
             let iss = oidc.get("issuer").and_then(Value::as_str);
             let jwks = oidc.get("jwks_uri").and_then(Value::as_str);
             match (iss, jwks) {
                 (Some(i), Some(j)) => (i.to_string(), j.to_string()),
-                _ => return Err(CtmError::bad_request(format!("OpenID configuration at {url} lacks issuer or jwks_uri"))),
+                _ => {
+                    return Err(CtmError::bad_request(format!(
+                        "OpenID configuration at {url} lacks issuer or jwks_uri"
+                    )));
+                }
             }
         }
         (None, Some(i), Some(j)) => (i.clone(), j.clone()),
         _ => return Err(CtmError::invalid_param("give either openid_config_url, or issuer and jwks_uri")),
     };
     require_https("jwks_uri", &jwks_uri)?;
-    let (user, secret) = if protected { (req.client_id.as_deref(), req.client_secret.as_deref()) } else { (None, None) };
+    let (user, secret) =
+        if protected { (req.client_id.as_deref(), req.client_secret.as_deref()) } else { (None, None) };
     let jwks = fetch_jwks(&ctm, &jwks_uri, user, secret, rid.as_str()).await.map_err(CtmError::bad_request)?;
     let ts = util::now();
     let rec = Arc::new(IssuerRec {
@@ -393,7 +412,8 @@ fn lookup(ctm: &Ctm, id: &str) -> Result<Arc<IssuerRec>, CtmError> {
 
 async fn list(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut items: Vec<Arc<IssuerRec>> = ctm.cckm.issuers.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let mut items: Vec<Arc<IssuerRec>> =
+        ctm.cckm.issuers.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
     items.sort_by_key(|i| i.seq);
     if let Some(n) = q.get("name") {
         items.retain(|i| &i.name() == n);
@@ -429,7 +449,9 @@ async fn update(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: Bytes
         }
         if let Some(p) = req.jwks_uri_protected {
             if p && (m.client_id.is_none() || m.client_secret.is_none()) {
-                return Err(CtmError::invalid_param("client_id and client_secret are required when jwks_uri_protected is true"));
+                return Err(CtmError::invalid_param(
+                    "client_id and client_secret are required when jwks_uri_protected is true",
+                ));
             }
             m.jwks_uri_protected = p;
         }

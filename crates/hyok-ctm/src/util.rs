@@ -47,7 +47,9 @@ pub(crate) fn page<T: Serialize>(items: Vec<T>, paging: &Paging) -> Json<Value> 
 pub(crate) fn paging_of(q: &std::collections::HashMap<String, String>) -> Result<Paging, CtmError> {
     let num = |k: &str| -> Result<Option<usize>, CtmError> {
         q.get(k)
-            .map(|v| v.parse::<usize>().map_err(|_| CtmError::invalid_param(format!("{k} must be a non-negative integer"))))
+            .map(|v| {
+                v.parse::<usize>().map_err(|_| CtmError::invalid_param(format!("{k} must be a non-negative integer")))
+            })
             .transpose()
     };
     Ok(Paging { skip: num("skip")?, limit: num("limit")? })

@@ -1,1 +1,332 @@
-//! placeholder
+//! OCI KMS for external keys (HYOK): EKMS private endpoints and external vaults on the regional
+//! host `kms.<region>.oraclecloud.com`, key references on each vault's management endpoint and
+//! the crypto API on each vault's crypto endpoint (tutorial tasks 12, 14 and 16).
+//!
+//! The lab builds one [`KmsService`] with [`KmsService::new`] and serves [`router`] for the
+//! regional host. The service serves every vault's two endpoints itself through the
+//! [`ServiceHost`] once the vault is ACTIVE. Every call to the key manager goes
+//! `KMS → identity domain (token)` from the KMS address and `private endpoint → key manager` from
+//! the private endpoint's address, so the network model decides what is reachable.
+//!
+//! Invariants: the client secret of a vault is never returned or logged; a vault's handlers find
+//! the vault from the router that received the request (one router per endpoint), never from
+//! the `Host` header; the crypto path takes no write lock.
+
+mod crypto;
+pub mod envelope;
+mod management;
+pub mod model;
+mod regional;
+pub mod vendor;
+
+use axum::{Router, extract::DefaultBodyLimit, middleware};
+use hyok_core::{
+    OciError,
+    client::HttpClient,
+    host::{Endpoint, ServiceHost},
+};
+use hyok_netsim::NetworkModel;
+use hyok_oci::{
+    SignatureVerifier,
+    conventions::{LifecycleState, RetryTokens, Table},
+};
+use model::{KeyRecord, PrivateEndpoint, Served, VaultRecord};
+use std::{
+    collections::HashMap,
+    net::Ipv4Addr,
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU32, Ordering},
+    },
+    time::Duration,
+};
+
+pub use model::{Key, KeyState, KeyVersion, Vault};
+pub use vendor::{HOP_TOKEN, HOP_VENDOR, VendorError};
+
+/// API version prefix of every KMS path.
+pub const BASE_PATH: &str = "/20180608";
+/// Block the vault endpoints' virtual IPs are taken from (Oracle Services Network).
+pub const ENDPOINT_NET: [u8; 3] = [134, 70, 17];
+/// First host number used in [`ENDPOINT_NET`].
+const FIRST_ENDPOINT_HOST: u32 = 10;
+/// How long a private endpoint stays CREATING.
+const PE_SETTLE: Duration = Duration::from_millis(50);
+/// Overall timeout of one vendor-API call.
+const VENDOR_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The regional KMS host of `region`.
+pub fn regional_host(region: &str) -> String {
+    format!("kms.{region}.oraclecloud.com")
+}
+
+/// Errors building the service.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KmsError {
+    /// The public CA bundle for the identity domain does not parse.
+    #[error("invalid public CA bundle: {0}")]
+    Tls(String),
+    /// The region is not a valid region identifier.
+    #[error("invalid region {0:?}")]
+    Region(String),
+}
+
+/// What the KMS service needs from the lab.
+#[derive(Clone)]
+pub struct KmsDeps {
+    /// The lab: serves vault endpoints, dials, records events, holds the public CA.
+    pub host: Arc<dyn ServiceHost>,
+    /// Network model (subnets and their address allocation).
+    pub net: NetworkModel,
+    /// OCI request signature verifier.
+    pub verifier: Arc<SignatureVerifier>,
+    /// The lab tenancy; requests signed by other tenancies see nothing.
+    pub tenancy_id: String,
+    /// Region identifier (`eu-frankfurt-1`).
+    pub region: String,
+    /// The KMS service's own address in the Oracle Services Network (source of token requests).
+    pub kms_ip: Ipv4Addr,
+    /// PEM of the public root that signs the identity domain's certificate.
+    pub public_ca_pem: String,
+}
+
+impl std::fmt::Debug for KmsDeps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsDeps").field("region", &self.region).field("kms_ip", &self.kms_ip).finish_non_exhaustive()
+    }
+}
+
+/// The OCI KMS service of one region.
+pub struct KmsService {
+    pub(crate) host: Arc<dyn ServiceHost>,
+    pub(crate) net: NetworkModel,
+    pub(crate) verifier: Arc<SignatureVerifier>,
+    pub(crate) tenancy_id: Arc<str>,
+    pub(crate) region: String,
+    pub(crate) kms_ip: Ipv4Addr,
+    pub(crate) idcs: HttpClient,
+    pub(crate) pes: Table<PrivateEndpoint>,
+    pub(crate) vaults: Table<VaultRecord>,
+    pub(crate) keys: Table<KeyRecord>,
+    pub(crate) retry: RetryTokens,
+    next_endpoint_host: AtomicU32,
+}
+
+impl std::fmt::Debug for KmsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KmsService").field("region", &self.region).finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn read<T>(t: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    t.read().unwrap_or_else(|p| p.into_inner())
+}
+
+pub(crate) fn write<T>(t: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    t.write().unwrap_or_else(|p| p.into_inner())
+}
+
+impl KmsService {
+    /// Build the service. Nothing is served until the lab serves [`router`].
+    pub fn new(deps: KmsDeps) -> Result<Arc<KmsService>, KmsError> {
+        if deps.region.is_empty() || !deps.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err(KmsError::Region(deps.region));
+        }
+        let tls = hyok_core::tls::client_config(&deps.public_ca_pem).map_err(|e| KmsError::Tls(e.to_string()))?;
+        let idcs = HttpClient::new(deps.host.dial_from(deps.kms_ip), tls)
+            .with_events(deps.host.events(), format!("kms@{}", deps.kms_ip))
+            .with_timeout(VENDOR_TIMEOUT)
+            .with_max_response(1024 * 1024);
+        Ok(Arc::new(KmsService {
+            host: deps.host,
+            net: deps.net,
+            verifier: deps.verifier,
+            tenancy_id: deps.tenancy_id.into(),
+            region: deps.region,
+            kms_ip: deps.kms_ip,
+            idcs,
+            pes: Table::default(),
+            vaults: Table::default(),
+            keys: Table::default(),
+            retry: RetryTokens::new(),
+            next_endpoint_host: AtomicU32::new(FIRST_ENDPOINT_HOST),
+        }))
+    }
+
+    /// The regional host name (`kms.<region>.oraclecloud.com`).
+    pub fn host_name(&self) -> String {
+        regional_host(&self.region)
+    }
+
+    /// A vault's API representation.
+    pub fn vault(&self, id: &str) -> Option<Vault> {
+        read(&self.vaults).get(id).map(|r| r.vault.clone())
+    }
+
+    /// Where a vault's endpoints are served (virtual IPs on port 443 and real loopback sockets),
+    /// once it is ACTIVE.
+    pub fn served(&self, vault_id: &str) -> Option<Served> {
+        read(&self.vaults).get(vault_id).and_then(|r| r.served)
+    }
+
+    /// An EKMS private endpoint.
+    pub fn private_endpoint(&self, id: &str) -> Option<PrivateEndpoint> {
+        read(&self.pes).get(id).cloned()
+    }
+
+    /// A key reference.
+    pub fn key(&self, id: &str) -> Option<Key> {
+        read(&self.keys).get(id).map(|r| r.key.clone())
+    }
+
+    /// Stop serving every vault endpoint (lab shutdown).
+    pub async fn shutdown(&self) {
+        let served: Vec<Served> = read(&self.vaults).values().filter_map(|r| r.served).collect();
+        for s in served {
+            self.host.unhost(s.management_ip, 443).await;
+            self.host.unhost(s.crypto_ip, 443).await;
+        }
+    }
+
+    fn next_endpoint_ip(&self) -> Result<Ipv4Addr, String> {
+        let n = self.next_endpoint_host.fetch_add(1, Ordering::Relaxed);
+        if n > 254 {
+            return Err("no free address left for vault endpoints in 134.70.17.0/24".into());
+        }
+        Ok(Ipv4Addr::new(ENDPOINT_NET[0], ENDPOINT_NET[1], ENDPOINT_NET[2], n as u8))
+    }
+
+    /// Serve one vault endpoint with a certificate from the public CA.
+    pub(crate) async fn serve_endpoint(
+        &self,
+        name: String,
+        kind: &str,
+        url: &str,
+        router: Router,
+    ) -> Result<(Ipv4Addr, std::net::SocketAddr), String> {
+        let host = url.trim_start_matches("https://").to_string();
+        let ip = self.next_endpoint_ip()?;
+        let ip_text = ip.to_string();
+        let cert = self
+            .host
+            .public_ca()
+            .issue_server(&[host.as_str(), ip_text.as_str(), "127.0.0.1", "localhost"])
+            .map_err(|e| format!("cannot issue the {kind} endpoint certificate: {e}"))?;
+        let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)
+            .map_err(|e| format!("cannot build the {kind} endpoint TLS config: {e}"))?;
+        let endpoint = Endpoint { name, kind: kind.to_string(), host, ip, port: 443 };
+        let real = self.host.host(endpoint, router, tls).await.map_err(|e| format!("cannot serve the {kind} endpoint: {e}"))?;
+        Ok((ip, real))
+    }
+
+    pub(crate) fn set_vault_state(&self, id: &str, state: LifecycleState, details: Option<String>) {
+        if let Some(r) = write(&self.vaults).get_mut(id)
+            && r.vault.lifecycle_state == LifecycleState::Creating
+        {
+            if let Some(d) = &details {
+                tracing::info!(vault = %id, details = %d, "vault creation failed");
+            }
+            r.vault.lifecycle_state = state;
+            r.vault.lifecycle_details = details;
+        }
+    }
+}
+
+/// The crypto endpoint (`https://<prefix>-crypto.kms.<region>.oraclecloud.com`) of the vault a key
+/// OCID belongs to, read from the OCID alone (`ocid1.key.oc1.<region>.<prefix>.<unique>`).
+pub fn crypto_endpoint_for_key(key_ocid: &str) -> Option<String> {
+    vault_prefix(key_ocid).map(|(region, prefix)| format!("https://{prefix}-crypto.kms.{region}.oraclecloud.com"))
+}
+
+/// The management endpoint of the vault a key OCID belongs to.
+pub fn management_endpoint_for_key(key_ocid: &str) -> Option<String> {
+    vault_prefix(key_ocid).map(|(region, prefix)| format!("https://{prefix}-management.kms.{region}.oraclecloud.com"))
+}
+
+fn vault_prefix(ocid: &str) -> Option<(&str, &str)> {
+    if !hyok_core::ids::is_ocid(ocid) {
+        return None;
+    }
+    let parts: Vec<&str> = ocid.split('.').collect();
+    match parts.as_slice() {
+        ["ocid1", "key" | "keyversion" | "vault", _realm, region, prefix, _unique]
+            if !region.is_empty() && !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            Some((region, prefix))
+        }
+        _ => None,
+    }
+}
+
+fn random_lower(len: usize, alphabet: &[u8]) -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..len).map(|_| alphabet[rng.random_range(0..alphabet.len())] as char).collect()
+}
+
+/// A vault DNS prefix: 12 lowercase letters.
+pub(crate) fn new_prefix() -> String {
+    random_lower(12, b"abcdefghijklmnopqrstuvwxyz")
+}
+
+/// An OCID carrying the vault prefix, as OCI's vault, key and key version OCIDs do.
+pub(crate) fn prefixed_ocid(kind: &str, region: &str, prefix: &str) -> String {
+    format!("ocid1.{kind}.oc1.{region}.{prefix}.ab{}", random_lower(58, b"abcdefghijklmnopqrstuvwxyz0123456789"))
+}
+
+/// Signature check, tenancy check, body limit and request ids around a KMS router.
+pub(crate) fn wrap(router: Router, verifier: Arc<SignatureVerifier>, tenancy_id: Arc<str>) -> Router {
+    let guarded = router
+        .fallback(|| async { OciError::not_found("The requested resource or path does not exist") })
+        .layer(middleware::from_fn_with_state(tenancy_id, tenancy_guard))
+        .layer(DefaultBodyLimit::max(hyok_core::MAX_BODY_BYTES));
+    hyok_oci::signing::protect(guarded, verifier).layer(middleware::from_fn(hyok_core::request_id::layer))
+}
+
+/// Requests signed by a user of another tenancy see nothing (OCI's 404 for unauthorised).
+async fn tenancy_guard(
+    axum::extract::State(tenancy): axum::extract::State<Arc<str>>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match req.extensions().get::<hyok_oci::Principal>() {
+        Some(p) if p.tenancy_id == *tenancy => next.run(req).await,
+        _ => OciError::not_found("Authorization failed or requested resource not found").into_response(),
+    }
+}
+
+/// The regional API (`kms.<region>.oraclecloud.com`): vaults and EKMS private endpoints.
+pub fn router(svc: Arc<KmsService>) -> Router {
+    let verifier = svc.verifier.clone();
+    let tenancy = svc.tenancy_id.clone();
+    wrap(regional::routes().with_state(svc), verifier, tenancy)
+}
+
+/// Lookups the per-vault handlers share.
+pub(crate) type KeyTable = Arc<RwLock<HashMap<String, KeyRecord>>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_come_from_key_ocids() {
+        let key = prefixed_ocid("key", "eu-frankfurt-1", "abcdefghijkl");
+        assert!(hyok_core::ids::is_ocid(&key), "{key}");
+        assert_eq!(
+            crypto_endpoint_for_key(&key).as_deref(),
+            Some("https://abcdefghijkl-crypto.kms.eu-frankfurt-1.oraclecloud.com")
+        );
+        assert_eq!(
+            management_endpoint_for_key(&key).as_deref(),
+            Some("https://abcdefghijkl-management.kms.eu-frankfurt-1.oraclecloud.com")
+        );
+        assert_eq!(crypto_endpoint_for_key("ocid1.key.oc1.eu-frankfurt-1.aaaaaaaabbbbbbbb"), None);
+        assert_eq!(crypto_endpoint_for_key("ocid1.bucket.oc1.eu-frankfurt-1.abc.abcdefghijkl"), None);
+        assert_eq!(crypto_endpoint_for_key("not an ocid"), None);
+        assert_eq!(new_prefix().len(), 12);
+    }
+}

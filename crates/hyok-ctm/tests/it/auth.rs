@@ -36,11 +36,17 @@ async fn password_grant_gives_ctm_shaped_jwt_and_refresh_token() {
 async fn legacy_name_body_and_refresh_grant_work() {
     let lab = Lab::start().await;
     let (user, pass) = lab.ctm.initial_credentials();
-    let (s, _, v) = lab.call("POST", &url("/api/v1/auth/tokens/"), &[], Some(json!({"name": user, "password": pass}))).await;
+    let (s, _, v) =
+        lab.call("POST", &url("/api/v1/auth/tokens/"), &[], Some(json!({"name": user, "password": pass}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let refresh = v["refresh_token"].as_str().expect("refresh").to_string();
     let (s, _, r) = lab
-        .call("POST", &url("/api/v1/auth/tokens"), &[], Some(json!({"grant_type": "refresh_token", "refresh_token": refresh})))
+        .call(
+            "POST",
+            &url("/api/v1/auth/tokens"),
+            &[],
+            Some(json!({"grant_type": "refresh_token", "refresh_token": refresh})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{r}");
     // Real CTM hands back the same refresh token.
@@ -50,7 +56,12 @@ async fn legacy_name_body_and_refresh_grant_work() {
     assert_eq!(s, StatusCode::OK);
 
     let (s, _, e) = lab
-        .call("POST", &url("/api/v1/auth/tokens"), &[], Some(json!({"grant_type": "refresh_token", "refresh_token": "nope"})))
+        .call(
+            "POST",
+            &url("/api/v1/auth/tokens"),
+            &[],
+            Some(json!({"grant_type": "refresh_token", "refresh_token": "nope"})),
+        )
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(e["codeDesc"], "NCERRUnauthorizedAccess");
@@ -91,7 +102,8 @@ async fn management_needs_a_valid_token() {
         &jsonwebtoken::EncodingKey::from_secret(b"not-the-ctm-secret-not-the-ctm-secret").expect("key"),
     )
     .expect("sign");
-    let (s, _, v) = lab.call("GET", &url("/api/v1/vault/keys2"), &[("authorization", &format!("Bearer {forged}"))], None).await;
+    let (s, _, v) =
+        lab.call("GET", &url("/api/v1/vault/keys2"), &[("authorization", &format!("Bearer {forged}"))], None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
     assert_eq!(v["message"], "Invalid token");
 
@@ -104,7 +116,12 @@ async fn change_password_replaces_the_old_one() {
     let lab = Lab::start().await;
     let (user, pass) = lab.ctm.initial_credentials();
     let (s, _, _) = lab
-        .call("PATCH", &url("/api/v1/auth/changepw"), &[], Some(json!({"username": user, "password": pass, "new_password": "weak"})))
+        .call(
+            "PATCH",
+            &url("/api/v1/auth/changepw"),
+            &[],
+            Some(json!({"username": user, "password": pass, "new_password": "weak"})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _, _) = lab

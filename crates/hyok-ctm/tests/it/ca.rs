@@ -3,12 +3,12 @@
 
 use crate::support::{CTM_HOST, Lab};
 use axum::{Router, routing::get};
+use http::StatusCode;
 use hyok_core::{
     client::{ClientError, HttpClient, StaticDial},
     server::{bind, serve},
     tls,
 };
-use http::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -111,7 +111,11 @@ async fn purpose_decides_eku_and_ca_flag_not_the_csr() {
     let name = "client.oci-thales.lab";
     let (csr_pem, key_pem) = csr(&lab, json!({"cn": name, "algorithm": "ECDSA", "dnsNames": [name]})).await;
     let (s, client) = lab
-        .mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs"), Some(json!({"csr": csr_pem, "purpose": "client", "duration": 30})))
+        .mgmt(
+            "POST",
+            &format!("/api/v1/ca/local-cas/{ca}/certs"),
+            Some(json!({"csr": csr_pem, "purpose": "client", "duration": 30})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     // A client certificate cannot serve TLS (no serverAuth EKU).
@@ -119,7 +123,11 @@ async fn purpose_decides_eku_and_ca_flag_not_the_csr() {
     assert!(matches!(tls_reach(&lab, name, &chain, &key_pem).await, Err(ClientError::Tls { .. })));
 
     let (s, sub) = lab
-        .mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs"), Some(json!({"csr": csr_pem, "purpose": "ca", "duration": 30})))
+        .mgmt(
+            "POST",
+            &format!("/api/v1/ca/local-cas/{ca}/certs"),
+            Some(json!({"csr": csr_pem, "purpose": "ca", "duration": 30})),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let pem_text = sub["cert"].as_str().expect("cert");
@@ -148,7 +156,11 @@ async fn issued_certs_list_get_revoke_resume_delete() {
     let mut ids = Vec::new();
     for i in 0..3 {
         let (s, c) = lab
-            .mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs"), Some(json!({"csr": csr_pem, "name": format!("c{i}")})))
+            .mgmt(
+                "POST",
+                &format!("/api/v1/ca/local-cas/{ca}/certs"),
+                Some(json!({"csr": csr_pem, "name": format!("c{i}")})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED);
         ids.push(c["id"].as_str().expect("id").to_string());
@@ -160,7 +172,11 @@ async fn issued_certs_list_get_revoke_resume_delete() {
     assert_eq!(page["resources"][0]["id"], ids[1].as_str());
 
     let (s, r) = lab
-        .mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs/{}/revoke", ids[0]), Some(json!({"reason": "keyCompromise"})))
+        .mgmt(
+            "POST",
+            &format!("/api/v1/ca/local-cas/{ca}/certs/{}/revoke", ids[0]),
+            Some(json!({"reason": "keyCompromise"})),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(r["state"], "revoked");
@@ -171,8 +187,12 @@ async fn issued_certs_list_get_revoke_resume_delete() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = lab.mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs/{}/resume", ids[0]), None).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    lab.mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs/{}/revoke", ids[1]), Some(json!({"reason": "certificateHold"})))
-        .await;
+    lab.mgmt(
+        "POST",
+        &format!("/api/v1/ca/local-cas/{ca}/certs/{}/revoke", ids[1]),
+        Some(json!({"reason": "certificateHold"})),
+    )
+    .await;
     let (s, r) = lab.mgmt("POST", &format!("/api/v1/ca/local-cas/{ca}/certs/{}/resume", ids[1]), None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(r["state"], "active");

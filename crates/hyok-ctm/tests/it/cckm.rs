@@ -2,8 +2,8 @@
 //! versions, block/unblock, delete rules.
 
 use crate::support::{CTM_IP, KMS_CLIENT, Lab, RESOURCE_CLIENT, good_claims, mint};
-use hyok_core::Outcome;
 use http::StatusCode;
+use hyok_core::Outcome;
 use hyok_ctm::CtmConfig;
 use serde_json::json;
 use std::sync::atomic::Ordering;
@@ -53,17 +53,34 @@ async fn tenancy_issuer_vault_key_happy_path() {
 #[tokio::test]
 async fn protected_jwks_is_fetched_with_resource_app_credentials() {
     let lab = Lab::start_with(CtmConfig::default(), true).await;
-    lab.mgmt("POST", "/api/v1/cckm/oci/add-tenancy", Some(json!({"tenancy": "t", "tenancy_ocid": hyok_core::ids::ocid("tenancy", None)})))
-        .await;
+    lab.mgmt(
+        "POST",
+        "/api/v1/cckm/oci/add-tenancy",
+        Some(json!({"tenancy": "t", "tenancy_ocid": hyok_core::ids::ocid("tenancy", None)})),
+    )
+    .await;
     // Without credentials the IdP answers 401 and the issuer is refused.
     let (s, e) = lab
-        .mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "i0", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false})))
+        .mgmt(
+            "POST",
+            "/api/v1/cckm/oci/issuers",
+            Some(json!({"name": "i0", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().expect("message").contains("401"), "{e}");
-    assert!(lab.events.last(5).iter().any(|h| h.hop.contains("JWKS") && h.outcome == Outcome::Error && h.status == Some(401)));
+    assert!(
+        lab.events
+            .last(5)
+            .iter()
+            .any(|h| h.hop.contains("JWKS") && h.outcome == Outcome::Error && h.status == Some(401))
+    );
     let (s, _) = lab
-        .mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "i1", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": true})))
+        .mgmt(
+            "POST",
+            "/api/v1/cckm/oci/issuers",
+            Some(json!({"name": "i1", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": true})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "client_id/secret are required when protected");
     let (s, wrong) = lab
@@ -97,7 +114,11 @@ async fn issuer_by_issuer_and_jwks_uri_and_errors() {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{i}");
     let (s, _) = lab
-        .mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "direct", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false})))
+        .mgmt(
+            "POST",
+            "/api/v1/cckm/oci/issuers",
+            Some(json!({"name": "direct", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false})),
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     let (s, e) = lab
@@ -106,7 +127,8 @@ async fn issuer_by_issuer_and_jwks_uri_and_errors() {
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().expect("message").contains("127.0.0.1:1"), "{e}");
     assert!(lab.events.last(3).iter().any(|h| h.outcome == Outcome::Unreachable));
-    let (s, _) = lab.mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "x", "jwks_uri_protected": false}))).await;
+    let (s, _) =
+        lab.mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "x", "jwks_uri_protected": false}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, list) = lab.mgmt("GET", "/api/v1/cckm/oci/issuers", None).await;
     assert_eq!(list["total"], 1);
@@ -122,13 +144,20 @@ async fn vault_endpoint_url_port_and_fqdn_rules() {
         json!({"vault_name": name, "tenancy": "oci-thales", "issuer_id": setup.issuer_id, "client_application_id": KMS_CLIENT,
                "endpoint_url_hostname": host, "endpoint_url_port": port})
     };
-    let (s, v) = lab.mgmt("POST", "/api/v1/cckm/oci/create-external-vault", Some(body("v8443", "172.16.1.103", 8443))).await;
+    let (s, v) =
+        lab.mgmt("POST", "/api/v1/cckm/oci/create-external-vault", Some(body("v8443", "172.16.1.103", 8443))).await;
     assert_eq!(s, StatusCode::CREATED);
-    assert_eq!(v["endpoint_url"], format!("https://172.16.1.103:8443/api/v1/cckm/oci/ekm/v1/vaults/{}", v["id"].as_str().expect("id")));
-    let (s, e) = lab.mgmt("POST", "/api/v1/cckm/oci/create-external-vault", Some(body("vfqdn", "oci-api-gw.oci-thales.lab", 443))).await;
+    assert_eq!(
+        v["endpoint_url"],
+        format!("https://172.16.1.103:8443/api/v1/cckm/oci/ekm/v1/vaults/{}", v["id"].as_str().expect("id"))
+    );
+    let (s, e) = lab
+        .mgmt("POST", "/api/v1/cckm/oci/create-external-vault", Some(body("vfqdn", "oci-api-gw.oci-thales.lab", 443)))
+        .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().expect("message").contains("FQDN"));
-    let (s, _) = lab.mgmt("POST", "/api/v1/cckm/oci/create-external-vault", Some(body("v8443", "172.16.1.103", 443))).await;
+    let (s, _) =
+        lab.mgmt("POST", "/api/v1/cckm/oci/create-external-vault", Some(body("v8443", "172.16.1.103", 443))).await;
     assert_eq!(s, StatusCode::CONFLICT);
     let mut missing_tenancy = body("vt", "172.16.1.103", 443);
     missing_tenancy["tenancy"] = json!("unknown");
@@ -147,7 +176,13 @@ async fn vault_endpoint_url_port_and_fqdn_rules() {
 async fn external_key_from_existing_local_key_rotation_and_delete_rules() {
     let lab = Lab::start().await;
     let setup = lab.setup().await;
-    let (_, local) = lab.mgmt("POST", "/api/v1/vault/keys2", Some(json!({"name": "src", "algorithm": "aes", "size": 256, "undeletable": true, "unexportable": true}))).await;
+    let (_, local) = lab
+        .mgmt(
+            "POST",
+            "/api/v1/vault/keys2",
+            Some(json!({"name": "src", "algorithm": "aes", "size": 256, "undeletable": true, "unexportable": true})),
+        )
+        .await;
     let src = local["id"].as_str().expect("id");
     let (s, key) = lab
         .mgmt("POST", "/api/v1/cckm/oci/create-external-key", Some(json!({"vault": setup.vault_id, "name": "k2", "source_key_tier": "local", "source_key_identifier": src})))
@@ -161,18 +196,30 @@ async fn external_key_from_existing_local_key_rotation_and_delete_rules() {
     assert_eq!(s, StatusCode::CONFLICT, "key names are unique within a vault");
     let (_, small) = lab.mgmt("POST", "/api/v1/vault/keys2", Some(json!({"name": "small", "size": 128}))).await;
     let (s, _) = lab
-        .mgmt("POST", "/api/v1/cckm/oci/create-external-key", Some(json!({"vault": setup.vault_id, "name": "k3", "source_key_identifier": small["id"]})))
+        .mgmt(
+            "POST",
+            "/api/v1/cckm/oci/create-external-key",
+            Some(json!({"vault": setup.vault_id, "name": "k3", "source_key_identifier": small["id"]})),
+        )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "AES-256 only");
 
     // Rotation adds a version that becomes current.
-    let (s, v2) = lab.mgmt("POST", &format!("/api/v1/cckm/oci/keys/{key_id}/versions"), Some(json!({"source_key_tier": "local", "is_native": false}))).await;
+    let (s, v2) = lab
+        .mgmt(
+            "POST",
+            &format!("/api/v1/cckm/oci/keys/{key_id}/versions"),
+            Some(json!({"source_key_tier": "local", "is_native": false})),
+        )
+        .await;
     assert_eq!(s, StatusCode::CREATED);
     let (_, versions) = lab.mgmt("GET", &format!("/api/v1/cckm/oci/keys/{key_id}/versions"), None).await;
     assert_eq!(versions["total"], 2);
     let (_, k) = lab.mgmt("GET", &format!("/api/v1/cckm/oci/keys/{key_id}"), None).await;
     assert_eq!(k["hyok_key_params"]["current_version_id"], v2["id"]);
-    let (s, one) = lab.mgmt("GET", &format!("/api/v1/cckm/oci/keys/{key_id}/versions/{}/", v2["id"].as_str().expect("id")), None).await;
+    let (s, one) = lab
+        .mgmt("GET", &format!("/api/v1/cckm/oci/keys/{key_id}/versions/{}/", v2["id"].as_str().expect("id")), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(one["hyok_key_version_params"]["oci_key_id"], key_id.as_str());
 
@@ -182,7 +229,9 @@ async fn external_key_from_existing_local_key_rotation_and_delete_rules() {
     assert_eq!(s, StatusCode::CONFLICT);
 
     // Once OCI read its metadata the key is linked and cannot be deleted.
-    let (s, _, _) = lab.ekm("GET", &format!("{}/keys/{}/metadata", setup.endpoint_url, setup.key_id), &mint(&good_claims()), None).await;
+    let (s, _, _) = lab
+        .ekm("GET", &format!("{}/keys/{}/metadata", setup.endpoint_url, setup.key_id), &mint(&good_claims()), None)
+        .await;
     assert_eq!(s, StatusCode::OK);
     let (_, linked) = lab.mgmt("GET", "/api/v1/cckm/oci/keys?linked_state=true", None).await;
     assert_eq!(linked["total"], 1);

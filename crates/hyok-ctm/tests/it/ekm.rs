@@ -15,7 +15,14 @@ async fn metadata_endpoints_describe_vault_key_and_version() {
     let lab = Lab::start().await;
     let s = lab.setup().await;
     let t = mint(&good_claims());
-    let (st, h, v) = lab.call("GET", &format!("{}/metadata", s.endpoint_url), &[("authorization", &format!("Bearer {t}")), ("opc-request-id", "oci-req-1")], None).await;
+    let (st, h, v) = lab
+        .call(
+            "GET",
+            &format!("{}/metadata", s.endpoint_url),
+            &[("authorization", &format!("Bearer {t}")), ("opc-request-id", "oci-req-1")],
+            None,
+        )
+        .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(v, json!({"state": "ACTIVE", "vendor": "Thales CTM"}));
     assert_eq!(h.get("opc-request-id").and_then(|x| x.to_str().ok()), Some("oci-req-1"));
@@ -28,15 +35,19 @@ async fn metadata_endpoints_describe_vault_key_and_version() {
     assert_eq!(k["keyOps"], json!(["ENCRYPT", "DECRYPT"]));
     let ver = k["currentKeyVersionId"].as_str().expect("version");
 
-    let (st, _, kv) = lab.ekm("GET", &format!("{}/keys/{}/keyVersions/{ver}/metadata", s.endpoint_url, s.key_id), &t, None).await;
+    let (st, _, kv) =
+        lab.ekm("GET", &format!("{}/keys/{}/keyVersions/{ver}/metadata", s.endpoint_url, s.key_id), &t, None).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(kv["keyVersionId"], ver);
     assert_eq!(kv["state"], "ACTIVE");
 
-    let (st, _, e) = lab.ekm("GET", &format!("{}/keys/{}/keyVersions/nope/metadata", s.endpoint_url, s.key_id), &t, None).await;
+    let (st, _, e) =
+        lab.ekm("GET", &format!("{}/keys/{}/keyVersions/nope/metadata", s.endpoint_url, s.key_id), &t, None).await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(e, json!({"code": "404", "message": "Invalid Key details"}));
-    let (st, _, e) = lab.ekm("GET", &format!("{}/keys/00000000-0000-0000-0000-000000000000/metadata", s.endpoint_url), &t, None).await;
+    let (st, _, e) = lab
+        .ekm("GET", &format!("{}/keys/00000000-0000-0000-0000-000000000000/metadata", s.endpoint_url), &t, None)
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(e["message"], "Invalid key details provided");
     let other_vault = s.endpoint_url.replace(&s.vault_id, "00000000-0000-0000-0000-000000000000");
@@ -60,7 +71,9 @@ async fn encrypt_decrypt_round_trip_with_aad_and_versions() {
     let lab = Lab::start().await;
     let s = lab.setup().await;
     let pt = b"a 32-byte data encryption key!!!";
-    let (st, blob) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(pt), "aad": b64(b"ctx"), "mode": "AES_GCM"})).await;
+    let (st, blob) =
+        encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(pt), "aad": b64(b"ctx"), "mode": "AES_GCM"}))
+            .await;
     assert_eq!(st, StatusCode::OK, "{blob}");
     let ct = STANDARD.decode(blob["ciphertext"].as_str().expect("ct")).expect("b64");
     assert_eq!(ct.len(), pt.len());
@@ -85,7 +98,8 @@ async fn encrypt_decrypt_round_trip_with_aad_and_versions() {
     assert_eq!(blob2["keyVersionId"], v2["id"]);
     let (st, _) = decrypt(&lab, &s.endpoint_url, &s.key_id, blob.clone()).await;
     assert_eq!(st, StatusCode::OK);
-    let (_, pinned) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"old"), "keyVersionId": v1})).await;
+    let (_, pinned) =
+        encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"old"), "keyVersionId": v1})).await;
     assert_eq!(pinned["keyVersionId"], v1.as_str());
     let (st, _) = decrypt(&lab, &s.endpoint_url, &s.key_id, blob2).await;
     assert_eq!(st, StatusCode::OK);
@@ -94,7 +108,8 @@ async fn encrypt_decrypt_round_trip_with_aad_and_versions() {
     let iv = [7u8; 12];
     let (_, withiv) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x"), "iv": b64(&iv)})).await;
     assert_eq!(withiv["iv"], b64(&iv));
-    let (st, e) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x"), "iv": b64(&[1u8; 8])})).await;
+    let (st, e) =
+        encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x"), "iv": b64(&[1u8; 8])})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{e}");
     let (st, _) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x"), "mode": "AES_CBC"})).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
@@ -113,7 +128,8 @@ async fn bad_input_tampering_and_foreign_ciphertext_are_400() {
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert_eq!(e, json!({"code": "400", "message": "Bad Request: illegal base64 data at input byte 3"}));
 
-    let (_, blob) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"secret data"), "aad": b64(b"a")})).await;
+    let (_, blob) =
+        encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"secret data"), "aad": b64(b"a")})).await;
     let mut ct = STANDARD.decode(blob["ciphertext"].as_str().expect("ct")).expect("b64");
     ct[0] ^= 1;
     let mut tampered = blob.clone();
@@ -141,7 +157,14 @@ async fn bad_input_tampering_and_foreign_ciphertext_are_400() {
     let (st, _) = decrypt(&lab, &s.endpoint_url, other_id, stripped).await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 
-    let (st, _, e) = lab.ekm("POST", &format!("{}/keys/{}/encrypt", s.endpoint_url, s.key_id), &mint(&good_claims()), Some(json!({"nope": 1}))).await;
+    let (st, _, e) = lab
+        .ekm(
+            "POST",
+            &format!("{}/keys/{}/encrypt", s.endpoint_url, s.key_id),
+            &mint(&good_claims()),
+            Some(json!({"nope": 1})),
+        )
+        .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().expect("message").starts_with("Bad Request"));
 }
@@ -157,20 +180,38 @@ async fn blocked_key_or_vault_is_403_until_unblocked() {
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(e, json!({"code": "403", "message": "OCI key is not in Active state to perform the operation."}));
     assert_eq!(decrypt(&lab, &s.endpoint_url, &s.key_id, blob.clone()).await.0, StatusCode::FORBIDDEN);
-    let (_, _, meta) = lab.ekm("GET", &format!("{}/keys/{}/metadata", s.endpoint_url, s.key_id), &mint(&good_claims()), None).await;
+    let (_, _, meta) =
+        lab.ekm("GET", &format!("{}/keys/{}/metadata", s.endpoint_url, s.key_id), &mint(&good_claims()), None).await;
     assert_eq!(meta["state"], "BLOCKED");
-    let (st, _, e) = lab.ekm("POST", &format!("{}/keys/{}/generateRandomBytes", s.endpoint_url, s.key_id), &mint(&good_claims()), Some(json!({"length": 16}))).await;
+    let (st, _, e) = lab
+        .ekm(
+            "POST",
+            &format!("{}/keys/{}/generateRandomBytes", s.endpoint_url, s.key_id),
+            &mint(&good_claims()),
+            Some(json!({"length": 16})),
+        )
+        .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     assert_eq!(e["message"], "Key is in disabled state.");
     lab.mgmt("POST", &format!("/api/v1/cckm/oci/keys/{}/unblock", s.key_id), None).await;
     assert_eq!(decrypt(&lab, &s.endpoint_url, &s.key_id, blob.clone()).await.0, StatusCode::OK);
 
     lab.mgmt("POST", &format!("/api/v1/cckm/oci/vaults/{}/block", s.vault_id), None).await;
-    assert_eq!(encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x")})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x")})).await.0,
+        StatusCode::FORBIDDEN
+    );
     let (st, _, vm) = lab.ekm("GET", &format!("{}/metadata", s.endpoint_url), &mint(&good_claims()), None).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(vm["state"], "BLOCKED");
-    let (st, _, _) = lab.ekm("POST", &format!("{}/generateRandomBytes", s.endpoint_url), &mint(&good_claims()), Some(json!({"length": 16}))).await;
+    let (st, _, _) = lab
+        .ekm(
+            "POST",
+            &format!("{}/generateRandomBytes", s.endpoint_url),
+            &mint(&good_claims()),
+            Some(json!({"length": 16})),
+        )
+        .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
     lab.mgmt("POST", &format!("/api/v1/cckm/oci/vaults/{}/unblock", s.vault_id), None).await;
     let (st, out) = decrypt(&lab, &s.endpoint_url, &s.key_id, blob).await;
@@ -187,7 +228,10 @@ async fn source_key_state_controls_crypto() {
     let src = key["hyok_key_params"]["source_key_identifier"].as_str().expect("src").to_string();
     lab.mgmt("POST", &format!("/api/v1/vault/keys2/{src}/revoke"), Some(json!({"reason": "superseded"}))).await;
     // Deactivated: no new encryptions, old data still decrypts.
-    assert_eq!(encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x")})).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x")})).await.0,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(decrypt(&lab, &s.endpoint_url, &s.key_id, blob.clone()).await.0, StatusCode::OK);
     lab.mgmt("POST", &format!("/api/v1/vault/keys2/{src}/destroy"), None).await;
     assert_eq!(decrypt(&lab, &s.endpoint_url, &s.key_id, blob).await.0, StatusCode::FORBIDDEN);
@@ -198,7 +242,10 @@ async fn random_bytes_at_vault_and_key_level() {
     let lab = Lab::start().await;
     let s = lab.setup().await;
     let t = mint(&good_claims());
-    for url in [format!("{}/generateRandomBytes", s.endpoint_url), format!("{}/keys/{}/generateRandomBytes", s.endpoint_url, s.key_id)] {
+    for url in [
+        format!("{}/generateRandomBytes", s.endpoint_url),
+        format!("{}/keys/{}/generateRandomBytes", s.endpoint_url, s.key_id),
+    ] {
         let (st, _, v) = lab.ekm("POST", &url, &t, Some(json!({"length": 48}))).await;
         assert_eq!(st, StatusCode::CREATED, "{v}");
         assert_eq!(STANDARD.decode(v["randomBytes"].as_str().expect("bytes")).expect("b64").len(), 48);
@@ -214,7 +261,13 @@ async fn every_vendor_call_is_audited() {
     let lab = Lab::start().await;
     let s = lab.setup().await;
     let t = mint(&good_claims());
-    lab.call("GET", &format!("{}/metadata", s.endpoint_url), &[("authorization", &format!("Bearer {t}")), ("opc-request-id", "audit-1")], None).await;
+    lab.call(
+        "GET",
+        &format!("{}/metadata", s.endpoint_url),
+        &[("authorization", &format!("Bearer {t}")), ("opc-request-id", "audit-1")],
+        None,
+    )
+    .await;
     let (_, blob) = encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x")})).await;
     lab.mgmt("POST", &format!("/api/v1/cckm/oci/keys/{}/block", s.key_id), None).await;
     encrypt(&lab, &s.endpoint_url, &s.key_id, json!({"plaintext": b64(b"x")})).await;

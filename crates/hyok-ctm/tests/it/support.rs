@@ -20,11 +20,9 @@ use hyok_core::{
 use hyok_ctm::{Ctm, CtmConfig, router};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use std::{
-    sync::{
-        Arc, OnceLock, RwLock,
-        atomic::{AtomicUsize, Ordering},
-    },
+use std::sync::{
+    Arc, OnceLock, RwLock,
+    atomic::{AtomicUsize, Ordering},
 };
 use tokio_util::sync::CancellationToken;
 
@@ -191,7 +189,13 @@ impl Lab {
     }
 
     /// Any request to CTM; returns status, headers and JSON body (Null when not JSON).
-    pub async fn call(&self, method: &str, url: &str, headers: &[(&str, &str)], body: Option<Value>) -> (StatusCode, HeaderMap, Value) {
+    pub async fn call(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let mut b = http::Request::builder().method(method).uri(url).header("accept", "application/json");
         for (k, v) in headers {
             b = b.header(*k, *v);
@@ -236,7 +240,8 @@ impl Lab {
     pub async fn mgmt(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let jwt = self.jwt().await;
         let auth = format!("Bearer {jwt}");
-        let (s, _, v) = self.call(method, &format!("https://{CTM_HOST}{path}"), &[("authorization", &auth)], body).await;
+        let (s, _, v) =
+            self.call(method, &format!("https://{CTM_HOST}{path}"), &[("authorization", &auth)], body).await;
         (s, v)
     }
 
@@ -289,7 +294,13 @@ impl Lab {
     }
 
     /// A vendor-API call with a bearer token.
-    pub async fn ekm(&self, method: &str, url: &str, token: &str, body: Option<Value>) -> (StatusCode, HeaderMap, Value) {
+    pub async fn ekm(
+        &self,
+        method: &str,
+        url: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, HeaderMap, Value) {
         let auth = format!("Bearer {token}");
         self.call(method, url, &[("authorization", &auth)], body).await
     }

@@ -2,8 +2,8 @@
 
 use crate::support::{Lab, Setup, good_claims, keys, mint, mint_with, now};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use hyok_core::Outcome;
 use http::StatusCode;
+use hyok_core::Outcome;
 use hyok_ctm::CtmConfig;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -13,14 +13,20 @@ use std::sync::atomic::Ordering;
 async fn rejected(lab: &Lab, s: &Setup, token: &str, reason: &str) {
     let rid = format!("tok-{}", hyok_core::ids::hex32());
     let (st, _, body) = lab
-        .call("GET", &format!("{}/metadata", s.endpoint_url), &[("authorization", &format!("Bearer {token}")), ("opc-request-id", &rid)], None)
+        .call(
+            "GET",
+            &format!("{}/metadata", s.endpoint_url),
+            &[("authorization", &format!("Bearer {token}")), ("opc-request-id", &rid)],
+            None,
+        )
         .await;
     assert_eq!(st, StatusCode::UNAUTHORIZED, "expected 401 for {reason}: {body}");
     assert_eq!(body["code"], "401");
     let msg = body["message"].as_str().expect("message");
     assert!(msg.contains(reason), "message {msg:?} should mention {reason:?}");
     // A rejection may come with a JWKS refetch hop; exactly one hop is the token check.
-    let hops: Vec<_> = lab.events.by_request(&rid).into_iter().filter(|h| h.hop.contains("access token check")).collect();
+    let hops: Vec<_> =
+        lab.events.by_request(&rid).into_iter().filter(|h| h.hop.contains("access token check")).collect();
     assert_eq!(hops.len(), 1, "one token-check hop event per rejection");
     assert_eq!(hops[0].outcome, Outcome::Error);
     assert_eq!(hops[0].status, Some(401));
@@ -52,7 +58,14 @@ async fn good_token_is_accepted_with_skew() {
     // Within the 60 s skew on both ends.
     accepted(&lab, &s, &mint(&with(json!({"exp": now() - 30, "nbf": now() + 30})))).await;
     // Audience as an array, scope among others, client id only in sub.
-    accepted(&lab, &s, &mint(&with(json!({"aud": ["urn:other", "https://10.222.10.21/"], "scope": "openid oci_ekms", "client_id": null})))).await;
+    accepted(
+        &lab,
+        &s,
+        &mint(&with(
+            json!({"aud": ["urn:other", "https://10.222.10.21/"], "scope": "openid oci_ekms", "client_id": null}),
+        )),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -68,8 +81,12 @@ async fn forged_tokens_are_rejected() {
     // HS256 signed with the RSA public key as the HMAC secret (key-confusion attack).
     let mut h = Header::new(Algorithm::HS256);
     h.kid = Some(keys().0.kid.clone());
-    let confused = jsonwebtoken::encode(&h, &good_claims(), &EncodingKey::from_secret(keys().0.public_pem.as_bytes()).expect("hmac key"))
-        .expect("sign");
+    let confused = jsonwebtoken::encode(
+        &h,
+        &good_claims(),
+        &EncodingKey::from_secret(keys().0.public_pem.as_bytes()).expect("hmac key"),
+    )
+    .expect("sign");
     rejected(&lab, &s, &confused, "HS256").await;
 
     let good = mint(&good_claims());
@@ -96,7 +113,13 @@ async fn claim_checks_reject_with_reasons() {
     rejected(&lab, &s, &mint(&with(json!({"nbf": now() + 600}))), "not valid before").await;
     rejected(&lab, &s, &mint(&with(json!({"iss": "https://idcs-0000.identity.oraclecloud.com:443"}))), "issuer").await;
     rejected(&lab, &s, &mint(&with(json!({"aud": "https://10.0.0.99/"}))), "audience").await;
-    rejected(&lab, &s, &mint(&with(json!({"client_id": "someone-else", "sub": "someone-else"}))), "not the vault's client application").await;
+    rejected(
+        &lab,
+        &s,
+        &mint(&with(json!({"client_id": "someone-else", "sub": "someone-else"}))),
+        "not the vault's client application",
+    )
+    .await;
     rejected(&lab, &s, &mint(&with(json!({"scope": "urn:opc:idm:__myscopes__"}))), "scope").await;
     rejected(&lab, &s, &mint(&with(json!({"scope": null}))), "scope").await;
     // Every rejected call is audited as a failure.
