@@ -1,20 +1,23 @@
 //! OCI API Gateway for HYOK Lab: the deployment model (`ApiSpecification`), route matching,
 //! JWT policies, backend health checks and the TLS-terminating data plane.
 //!
-//! The control plane (`hyok-oci`) owns gateways and deployments as OCI resources and calls into
-//! this crate: [`spec::parse_specification`] + [`spec::validate`] at create/update,
+//! The control plane ([`control`], OCI's `/20190501` REST API) owns gateways and deployments as
+//! OCI resources: [`spec::parse_specification`] + [`spec::validate`] at create/update,
 //! [`Gateway::check_deployment`] to decide ACTIVE or FAILED, then [`Gateway::set_deployment`].
-//! The lab composer serves [`Gateway::router`] with [`Gateway::tls_config`] on the gateway's
-//! socket. Invariant: every outbound connection goes through the [`hyok_core::client::Dial`]
-//! the gateway was given, so the network model decides what the gateway can reach.
+//! It serves each gateway's [`Gateway::router`] with [`Gateway::tls_config`] at the gateway's
+//! private IP through the lab's `ServiceHost`. Invariant: every outbound connection goes through
+//! the [`hyok_core::client::Dial`] the gateway was given, so the network model decides what the
+//! gateway can reach.
 
 pub mod auth;
+pub mod control;
 pub mod dataplane;
 pub mod health;
 pub mod routing;
 pub mod spec;
 pub mod tls;
 
+pub use control::{ApiGatewayService, ControlDeps};
 pub use dataplane::{Gateway, GatewayConfig, MAX_PROXY_BODY_BYTES};
 pub use health::{HealthFailure, check_backend};
 pub use spec::{ApiSpecification, SpecError, parse_specification, validate};

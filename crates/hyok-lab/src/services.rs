@@ -20,6 +20,8 @@ pub struct Handles {
     pub verifier: Option<Arc<hyok_oci::SignatureVerifier>>,
     /// The Certificates service.
     pub certificates: Option<hyok_oci::CertificatesService>,
+    /// CipherTrust Manager in AMS.
+    pub ctm: Option<Arc<hyok_ctm::Ctm>>,
 }
 
 /// RSA keys made on blocking threads at the start of `Lab::start`.
@@ -98,6 +100,18 @@ pub async fn start_all(
     tenancy_id: &str,
     compartment_id: &str,
 ) -> Result<(), LabError> {
+    // CipherTrust Manager in AMS: its own CA and RSA web certificate take a moment, so start it
+    // on a blocking thread first. Its outbound calls (issuer discovery, JWKS) leave from its IP.
+    let ctm_svc = find(cfg, "ctm-ams")?.clone();
+    let ctm_client = lab.client_from(ctm_svc.ip, "ctm-ams", lab.public_ca.cert_pem())?;
+    let ctm_cfg = hyok_ctm::CtmConfig {
+        hostname: ctm_svc.host.clone(),
+        ip: ctm_svc.ip.to_string(),
+        ..hyok_ctm::CtmConfig::default()
+    };
+    let events = lab.events.clone();
+    let ctm_job = tokio::task::spawn_blocking(move || hyok_ctm::Ctm::new(ctm_cfg, ctm_client, events));
+
     // Identity domain.
     let identity = keys.identity.await.map_err(|e| svc_err("identity", e))?.map_err(|e| svc_err("identity", e))?;
     let identity_host = identity.config().domain_host.clone();
@@ -136,6 +150,21 @@ pub async fn start_all(
     );
     serve_public(lab, cfg, "oci-certificates", port, hyok_oci::certificates::router(certificates.clone())).await?;
     lab.handles.certificates = Some(certificates);
+
+    // CipherTrust Manager serves its web interface with a certificate from its own CA.
+    let ctm = ctm_job.await.map_err(|e| svc_err("ctm-ams", e))?.map_err(|e| svc_err("ctm-ams", e))?;
+    let web = ctm.web_tls();
+    let tls = hyok_core::tls::server_config(&web.chain_pem(), &web.key_pem)?;
+    serve(lab, &ctm_svc, &ctm_svc.host, port(ctm_svc.port_offset), hyok_ctm::router(ctm.clone()), tls).await?;
+    let ctm_root = lab.opts.lab_dir.join("ca/ctm-root.pem");
+    std::fs::write(&ctm_root, ctm.ca_cert_pem()).map_err(|e| svc_err("ctm-ams", e))?;
+    lab.info.ca.ctm_root = Some("ca/ctm-root.pem".into());
+    let (user, password) = ctm.initial_credentials();
+    lab.info.credentials.insert(
+        "ctm".into(),
+        serde_json::json!({ "url": format!("https://{}", ctm_svc.host), "username": user, "password": password }),
+    );
+    lab.handles.ctm = Some(ctm);
 
     write_oci_cli_config(lab, &tenancy)?;
     lab.handles.tenancy = Some(tenancy);
