@@ -894,9 +894,22 @@ impl ApiGatewayService {
         g.res.time_updated = oci_now();
         match result {
             Ok(rt) => {
-                g.runtime = rt;
+                g.runtime = rt.clone();
                 g.res.lifecycle_state = LifecycleState::Active;
                 g.res.lifecycle_details = None;
+                // A deployment that turned ACTIVE while the new data plane was being built.
+                if let Some(rt) = rt {
+                    let have: Vec<String> = rt.deployments().into_iter().map(|(d, _)| d).collect();
+                    for d in s.deployments.values().filter(|d| {
+                        d.res.gateway_id == id
+                            && d.res.lifecycle_state == LifecycleState::Active
+                            && !have.contains(&d.res.id)
+                    }) {
+                        if let Err(e) = rt.set_deployment(&d.res.id, &d.res.path_prefix, &d.res.specification) {
+                            tracing::warn!(deployment = %d.res.id, error = %e, "cannot reinstall deployment");
+                        }
+                    }
+                }
                 tracing::info!(gateway = %id, "gateway updated");
                 s.finish(&wr, Ok("UPDATED"));
             }
@@ -1060,12 +1073,11 @@ impl ApiGatewayService {
         let Some(gid) = s.deployments.get(&id).map(|d| d.res.gateway_id.clone()) else { return };
         // Install on the gateway's current data plane (an update may have replaced it meanwhile).
         let current = s.gateways.get(&gid).and_then(|g| g.runtime.clone());
-        let outcome = checked.and_then(|()| match &current {
-            None => Err("the gateway is not ACTIVE".to_string()),
-            Some(gw) => {
-                let d = &s.deployments[&id].res;
-                gw.set_deployment(&id, &d.path_prefix, &d.specification).map_err(|e| e.to_string())
+        let outcome = checked.and_then(|()| match (&current, s.deployments.get(&id)) {
+            (Some(gw), Some(d)) => {
+                gw.set_deployment(&id, &d.res.path_prefix, &d.res.specification).map_err(|e| e.to_string())
             }
+            _ => Err("the gateway is not ACTIVE".to_string()),
         });
         if outcome.is_err()
             && let Some(gw) = &current

@@ -32,7 +32,6 @@ use hyok_oci::{
 };
 use model::{KeyRecord, PrivateEndpoint, Served, VaultRecord};
 use std::{
-    collections::HashMap,
     net::Ipv4Addr,
     sync::{
         Arc, RwLock,
@@ -138,7 +137,7 @@ impl KmsService {
         let idcs = HttpClient::new(deps.host.dial_from(deps.kms_ip), tls)
             .with_events(deps.host.events(), format!("kms@{}", deps.kms_ip))
             .with_timeout(VENDOR_TIMEOUT)
-            .with_max_response(1024 * 1024);
+            .with_max_response(vendor::MAX_RESPONSE);
         Ok(Arc::new(KmsService {
             host: deps.host,
             net: deps.net,
@@ -158,6 +157,11 @@ impl KmsService {
     /// The regional host name (`kms.<region>.oraclecloud.com`).
     pub fn host_name(&self) -> String {
         regional_host(&self.region)
+    }
+
+    /// The KMS service's own address (source of its token requests).
+    pub fn kms_ip(&self) -> Ipv4Addr {
+        self.kms_ip
     }
 
     /// A vault's API representation.
@@ -304,9 +308,6 @@ pub fn router(svc: Arc<KmsService>) -> Router {
     let tenancy = svc.tenancy_id.clone();
     wrap(regional::routes().with_state(svc), verifier, tenancy)
 }
-
-/// Lookups the per-vault handlers share.
-pub(crate) type KeyTable = Arc<RwLock<HashMap<String, KeyRecord>>>;
 
 #[cfg(test)]
 mod tests {

@@ -338,7 +338,7 @@ async fn create_vault(
             let pe_client = HttpClient::new(svc.host.dial_from(pe_ip), pe_tls)
                 .with_events(svc.host.events(), format!("kms private endpoint@{pe_ip}"))
                 .with_timeout(crate::VENDOR_TIMEOUT)
-                .with_max_response(1024 * 1024);
+                .with_max_response(crate::vendor::MAX_RESPONSE);
             let scope = format!("{}{SCOPE_LITERAL}", audience_for(&pe));
             let runtime = VaultRuntime::new(vault_url, idcs_url, client_id, secret, scope, svc.idcs.clone(), pe_client)
                 .map_err(OciError::invalid_parameter)?;
@@ -437,22 +437,20 @@ async fn activate_vault(
     let mgmt = svc
         .serve_endpoint(format!("kms-management {name}"), "kms-management", &mgmt_url, management::router(ctx.clone()))
         .await;
-    let crypto = match &mgmt {
-        Ok(_) => Some(svc.serve_endpoint(format!("kms-crypto {name}"), "kms-crypto", &crypto_url, crypto::router(ctx)).await),
-        Err(_) => None,
+    let (mi, mr) = match mgmt {
+        Ok(x) => x,
+        Err(e) => {
+            svc.set_vault_state(&id, LifecycleState::Failed, Some(e));
+            return;
+        }
     };
-    let served = match (mgmt, crypto) {
-        (Ok((mi, mr)), Some(Ok((ci, cr)))) => Served { management_ip: mi, management_real: mr, crypto_ip: ci, crypto_real: cr },
-        (Ok((mi, _)), Some(Err(e))) => {
+    let served = match svc.serve_endpoint(format!("kms-crypto {name}"), "kms-crypto", &crypto_url, crypto::router(ctx)).await {
+        Ok((ci, cr)) => Served { management_ip: mi, management_real: mr, crypto_ip: ci, crypto_real: cr },
+        Err(e) => {
             svc.host.unhost(mi, 443).await;
             svc.set_vault_state(&id, LifecycleState::Failed, Some(e));
             return;
         }
-        (Err(e), _) | (_, Some(Err(e))) => {
-            svc.set_vault_state(&id, LifecycleState::Failed, Some(e));
-            return;
-        }
-        (Ok(_), None) => return,
     };
     if let Some(r) = write(&svc.vaults).get_mut(&id)
         && r.vault.lifecycle_state == LifecycleState::Creating

@@ -24,7 +24,7 @@ pub const SCOPE_LITERAL: &str = "oci_ekms";
 /// Share of a token's lifetime after which it is refreshed.
 const REFRESH_AT: f64 = 0.8;
 /// Largest token or vendor response read.
-const MAX_RESPONSE: usize = 1024 * 1024;
+pub(crate) const MAX_RESPONSE: usize = 1024 * 1024;
 
 /// Why a call to the key manager (or the token request before it) failed. The text names the
 /// hop and the reason, and becomes a vault's or key's `lifecycleDetails`.

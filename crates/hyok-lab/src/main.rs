@@ -64,6 +64,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Measure the whole HYOK chain (release build recommended; loopback only, bounded time).
+    Bench {
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Seconds per measurement.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
     /// Stop the lab running in the lab dir.
     Down {
         /// Lab dir.
@@ -117,6 +126,7 @@ fn main() -> ExitCode {
             }
             Command::Status { lab_dir, json } => status_cmd(lab_dir, json).await,
             Command::Down { lab_dir } => down(lab_dir).await,
+            Command::Bench { concurrency, seconds } => bench(concurrency, seconds).await,
             Command::Trace { request_id, last, lab_dir, json } => trace_cmd(lab_dir, request_id, last, json).await,
         }
     });
@@ -231,6 +241,29 @@ async fn trace_cmd(lab_dir: PathBuf, request_id: Option<String>, last: bool, jso
         print!("{}", hyok_lab::trace::render(&hops));
     }
     Ok(if hops.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn bench(concurrency: usize, seconds: u64) -> anyhow::Result<ExitCode> {
+    let d = Duration::from_secs(seconds.clamp(1, 300));
+    eprintln!("OCI encrypt, concurrency {concurrency}, {seconds} s each, all services in this process");
+    let gw = hyok_lab::bench::chain(
+        "oci-hyok-api-gateway",
+        "KMS → private endpoint → API gateway → CTM",
+        concurrency,
+        d,
+    )
+    .await
+    .map_err(anyhow::Error::msg)?;
+    println!("{gw}");
+    let direct = hyok_lab::bench::chain("oci-hyok-direct", "KMS → private endpoint → CTM (no gateway)", concurrency, d)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    println!("{direct}");
+    println!(
+        "gateway chain / direct chain throughput: {:.2}",
+        if direct.ops_per_sec > 0.0 { gw.ops_per_sec / direct.ops_per_sec } else { 0.0 }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn scenario_list() -> anyhow::Result<ExitCode> {

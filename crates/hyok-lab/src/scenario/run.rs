@@ -112,6 +112,11 @@ impl Runner {
         Ok(Self { lab_dir: lab_dir.to_path_buf(), info_stamp: stamp(lab_dir), info, client, signer, vars })
     }
 
+    /// The OCI signing key and key id of the lab user, when lab.json has them.
+    pub fn signer(&self) -> Option<(&rsa::PrivateKey, &str)> {
+        self.signer.as_ref().map(|(k, id)| (k, id.as_str()))
+    }
+
     /// Re-read lab.json when services were added (a gateway, a vault's endpoints).
     fn refresh(&mut self) -> Result<(), String> {
         let now = stamp(&self.lab_dir);

@@ -5,7 +5,7 @@ use crate::{pki, support::Lab};
 use hyok_oci::{CertificatesConfig, KeyAlgorithm, tenancy::CliEndpoint};
 use std::{path::PathBuf, process::Command, time::Duration};
 
-fn find_cli() -> Option<PathBuf> {
+pub fn find_cli() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("OCI_CLI") {
         return Some(PathBuf::from(p));
     }

@@ -3,6 +3,8 @@
 mod certificates;
 mod cli;
 mod conventions;
+mod dns_api;
+mod network;
 mod pki;
 mod signing;
 mod support;
