@@ -28,8 +28,8 @@ use hyok_netsim::{NetError, NetworkModel};
 use hyok_oci::{
     CertificatesService, SignatureVerifier,
     conventions::{
-        LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, check_if_match, etag_of, oci_now, paginate,
-        parse_json, required, required_ocid,
+        LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, cannot_parse, check_if_match, etag_of, oci_now,
+        paginate, required, required_ocid,
     },
     signing,
 };
@@ -465,7 +465,10 @@ impl ControlState {
             Err((code, message)) => {
                 w.wr.status = WorkRequestStatus::Failed;
                 w.wr.resources.iter_mut().for_each(|r| r.action_type = "FAILED".into());
-                w.logs.push(WorkRequestLog { message: format!("{} failed", w.wr.operation_type), timestamp: now.clone() });
+                w.logs.push(WorkRequestLog {
+                    message: format!("{} failed", w.wr.operation_type),
+                    timestamp: now.clone(),
+                });
                 w.errors.push(WorkRequestError { code: code.to_string(), message, timestamp: now });
             }
         }
@@ -687,7 +690,8 @@ impl ApiGatewayService {
             let seq = s.next_seq();
             let wr = s.new_work_request("CREATE_GATEWAY", &compartment, "gateway", &id);
             s.create_wr.insert(id.clone(), wr.clone());
-            s.gateways.insert(id.clone(), GatewayRec { res: res.clone(), seq, ip: Some(ip), tls, bundles, runtime: None });
+            s.gateways
+                .insert(id.clone(), GatewayRec { res: res.clone(), seq, ip: Some(ip), tls, bundles, runtime: None });
             wr
         };
         tracing::info!(gateway = %id, %ip, request_id, "gateway accepted");
@@ -702,9 +706,10 @@ impl ApiGatewayService {
         let setup = {
             let mut s = self.lock();
             s.start(&wr);
-            s.gateways.get(&id).filter(|g| g.res.lifecycle_state == LifecycleState::Creating).map(|g| {
-                (g.res.display_name.clone(), g.res.hostname.clone(), g.ip, g.tls.clone(), g.bundles.clone())
-            })
+            s.gateways
+                .get(&id)
+                .filter(|g| g.res.lifecycle_state == LifecycleState::Creating)
+                .map(|g| (g.res.display_name.clone(), g.res.hostname.clone(), g.ip, g.tls.clone(), g.bundles.clone()))
         };
         let Some((name, hostname, Some(ip), tls, bundles)) = setup else {
             self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was created".into())));
@@ -868,7 +873,15 @@ impl ApiGatewayService {
                 .map(|d| (d.res.id.clone(), d.res.path_prefix.clone(), d.res.specification.clone()))
                 .collect();
             s.gateways.get(&id).map(|g| {
-                (g.res.display_name.clone(), g.res.hostname.clone(), g.ip, g.tls.clone(), g.bundles.clone(), g.runtime.clone(), deps)
+                (
+                    g.res.display_name.clone(),
+                    g.res.hostname.clone(),
+                    g.ip,
+                    g.tls.clone(),
+                    g.bundles.clone(),
+                    g.runtime.clone(),
+                    deps,
+                )
             })
         };
         let Some((name, hostname, Some(ip), tls, bundles, runtime, deps)) = snapshot else {
@@ -1224,6 +1237,23 @@ fn parse_spec(raw: &serde_json::Value, prefix: &str) -> OciResult<ApiSpecificati
     Ok(spec)
 }
 
+/// Parse a JSON body; a type error names the field (`compartmentId: invalid type: …`).
+fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> OciResult<T> {
+    if body.is_empty() {
+        return Err(cannot_parse("request body is empty; a JSON object is required"));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." => OciError::invalid_parameter(format!("{path}: {inner}")),
+            serde_json::error::Category::Data => OciError::invalid_parameter(format!("invalid request body: {inner}")),
+            _ => cannot_parse(format!("request body is not valid JSON: {inner}")),
+        }
+    })
+}
+
 fn check_name(name: &str) -> OciResult<&str> {
     if name.trim().is_empty() || name.chars().count() > MAX_NAME_LEN {
         return Err(OciError::invalid_parameter(format!("displayName must be 1 to {MAX_NAME_LEN} characters")));
@@ -1474,8 +1504,8 @@ async fn update_deployment_h(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let r = parse_json::<UpdateDeploymentDetails>(&body)
-        .and_then(|d| s.update_deployment(&id, d, &headers, rid.as_str()));
+    let r =
+        parse_json::<UpdateDeploymentDetails>(&body).and_then(|d| s.update_deployment(&id, d, &headers, rid.as_str()));
     match r {
         Ok(wr) => accepted(&wr),
         Err(e) => e.into_response(),
@@ -1569,10 +1599,8 @@ pub fn router(service: Arc<ApiGatewayService>) -> Router {
         .route("/workRequests/{id}/errors", get(work_request_errors_h))
         .route("/workRequests/{id}/logs", get(work_request_logs_h))
         .with_state(service);
-    let app = Router::new()
-        .nest(BASE_PATH, api)
-        .fallback(not_found_h)
-        .layer(DefaultBodyLimit::max(MAX_CONTROL_BODY_BYTES));
+    let app =
+        Router::new().nest(BASE_PATH, api).fallback(not_found_h).layer(DefaultBodyLimit::max(MAX_CONTROL_BODY_BYTES));
     signing::protect(app, verifier).layer(axum::middleware::from_fn(hyok_core::request_id::layer))
 }
 

@@ -246,7 +246,7 @@ mod tests {
     fn round_trip_and_tamper_detection() {
         let dek = random_key();
         let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
-        let (h, mut segs) = seal_all(&dek, &data, 4096);
+        let (h, segs) = seal_all(&dek, &data, 4096);
         assert_eq!(segs.len(), 3);
         assert_eq!(open_all(&dek, &h, &mut segs.clone()).expect("open"), data);
         // Reordered segments fail.

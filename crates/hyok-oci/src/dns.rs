@@ -634,9 +634,9 @@ impl DnsApi {
     pub fn create_zone(&self, d: CreateZoneDetails, query: &ZoneSelector) -> OciResult<ZoneResource> {
         let pick = |field: &str, body: &Option<String>, q: &Option<String>| -> OciResult<Option<String>> {
             match (body, q) {
-                (Some(b), Some(q)) if !b.eq_ignore_ascii_case(q) => Err(OciError::invalid_parameter(format!(
-                    "{field} is {b:?} in the body but {q:?} in the query"
-                ))),
+                (Some(b), Some(q)) if !b.eq_ignore_ascii_case(q) => {
+                    Err(OciError::invalid_parameter(format!("{field} is {b:?} in the body but {q:?} in the query")))
+                }
                 (Some(b), _) => Ok(Some(b.clone())),
                 (None, q) => Ok(q.clone()),
             }
@@ -930,8 +930,9 @@ fn matching_records(zone: &ZoneInfo, i: usize, item: &Value) -> OciResult<Vec<Re
         }
         return Ok(hit);
     }
-    let domain = str_field(item, i, "domain")?
-        .ok_or_else(|| OciError::missing_parameter(format!("items[{i}].domain or items[{i}].recordHash is required")))?;
+    let domain = str_field(item, i, "domain")?.ok_or_else(|| {
+        OciError::missing_parameter(format!("items[{i}].domain or items[{i}].recordHash is required"))
+    })?;
     let domain = normalize_name(domain).map_err(|e| OciError::invalid_parameter(format!("items[{i}].domain: {e}")))?;
     let rtype = str_field(item, i, "rtype")?.map(str::to_ascii_uppercase);
     let rdata = match (str_field(item, i, "rdata")?, &rtype) {
@@ -1423,11 +1424,19 @@ mod tests {
         let e = record_of(&z, 0, &serde_json::json!({"domain": "x..lab", "rtype": "A", "rdata": "1.2.3.4", "ttl": 1}))
             .expect_err("bad domain");
         assert!(e.message.starts_with("items[0].domain"), "{}", e.message);
-        let e = record_of(&z, 1, &serde_json::json!({"domain": "x.oci-thales.lab", "rtype": "A", "rdata": "1.2.3", "ttl": 1}))
-            .expect_err("bad rdata");
+        let e = record_of(
+            &z,
+            1,
+            &serde_json::json!({"domain": "x.oci-thales.lab", "rtype": "A", "rdata": "1.2.3", "ttl": 1}),
+        )
+        .expect_err("bad rdata");
         assert!(e.message.starts_with("items[1]: invalid record: rdata"), "{}", e.message);
-        let e = record_of(&z, 0, &serde_json::json!({"domain": "x.oci-thales.lab", "rtype": "CNAME", "rdata": "bad..x", "ttl": 1}))
-            .expect_err("bad cname");
+        let e = record_of(
+            &z,
+            0,
+            &serde_json::json!({"domain": "x.oci-thales.lab", "rtype": "CNAME", "rdata": "bad..x", "ttl": 1}),
+        )
+        .expect_err("bad cname");
         assert!(e.message.starts_with("items[0].rdata"), "{}", e.message);
     }
 
@@ -1436,11 +1445,19 @@ mod tests {
         let z = zone();
         let all = matching_records(&z, 0, &serde_json::json!({"domain": "A.oci-thales.lab."})).expect("match");
         assert_eq!(all.len(), 2);
-        let one = matching_records(&z, 0, &serde_json::json!({"domain": "a.oci-thales.lab", "rtype": "a", "rdata": "10.0.0.2"}))
-            .expect("match");
+        let one = matching_records(
+            &z,
+            0,
+            &serde_json::json!({"domain": "a.oci-thales.lab", "rtype": "a", "rdata": "10.0.0.2"}),
+        )
+        .expect("match");
         assert_eq!(one.len(), 1);
-        let cname = matching_records(&z, 0, &serde_json::json!({"domain": "gw.oci-thales.lab", "rtype": "CNAME", "rdata": "a.oci-thales.lab"}))
-            .expect("match");
+        let cname = matching_records(
+            &z,
+            0,
+            &serde_json::json!({"domain": "gw.oci-thales.lab", "rtype": "CNAME", "rdata": "a.oci-thales.lab"}),
+        )
+        .expect("match");
         assert_eq!(cname.len(), 1, "CNAME data is compared normalised");
         let h = record_hash(&z.records[0]);
         assert_eq!(matching_records(&z, 0, &serde_json::json!({"recordHash": h})).expect("hash").len(), 1);

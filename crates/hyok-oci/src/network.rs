@@ -296,7 +296,9 @@ pub(crate) fn lifecycle_filter(value: Option<&str>, allowed: &[&str]) -> OciResu
     match value {
         None => Ok(None),
         Some(v) if allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) => Ok(Some(v.to_ascii_uppercase())),
-        Some(v) => Err(OciError::invalid_parameter(format!("lifecycleState {v:?} must be one of {}", allowed.join(", ")))),
+        Some(v) => {
+            Err(OciError::invalid_parameter(format!("lifecycleState {v:?} must be one of {}", allowed.join(", "))))
+        }
     }
 }
 
@@ -782,8 +784,9 @@ mod tests {
         ]))
         .expect_err("tcp options on udp");
         assert!(e.message.starts_with("egressSecurityRules[0]: tcpOptions"), "{}", e.message);
-        let ok = parse_ingress(serde_json::json!([{"source": "172.16.1.0/24", "protocol": "all", "isStateless": null}]))
-            .expect("null is absent");
+        let ok =
+            parse_ingress(serde_json::json!([{"source": "172.16.1.0/24", "protocol": "all", "isStateless": null}]))
+                .expect("null is absent");
         assert_eq!(ok[0].source_type, "CIDR_BLOCK");
         assert!(parse_ingress(serde_json::json!({"source": "x"})).is_err());
     }

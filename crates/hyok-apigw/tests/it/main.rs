@@ -1,5 +1,6 @@
 //! Integration tests of the API gateway over real sockets and real TLS.
 
+mod control;
 mod failures;
 mod jwt;
 mod routes;

@@ -65,10 +65,17 @@ async fn views_zones_and_records_crud() {
     let replay = w.send(create_view()).await;
     assert_eq!(replay.id(), view, "same retry token, same view");
     let r = w.dns(Method::GET, &format!("/views?compartmentId={c}&scope=PRIVATE"), None).await;
-    let names: Vec<&str> = r.json.as_array().expect("array").iter().map(|v| v["displayName"].as_str().expect("n")).collect();
+    let names: Vec<&str> =
+        r.json.as_array().expect("array").iter().map(|v| v["displayName"].as_str().expect("n")).collect();
     assert_eq!(names.iter().filter(|n| **n == "spoke-b-view").count(), 1, "{names:?}");
     assert!(names.contains(&"fra-hub-private-view") && names.contains(&"fra-spoke-a-vcn"), "{names:?}");
-    let r = w.dns(Method::PUT, &format!("/views/{view}"), Some(&json!({"displayName": "spoke-b-private-view", "freeformTags": {"lab": "yes"}}))).await;
+    let r = w
+        .dns(
+            Method::PUT,
+            &format!("/views/{view}"),
+            Some(&json!({"displayName": "spoke-b-private-view", "freeformTags": {"lab": "yes"}})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(r.json["displayName"], "spoke-b-private-view");
     assert_eq!(r.json["freeformTags"], json!({"lab": "yes"}));
@@ -107,22 +114,36 @@ async fn views_zones_and_records_crud() {
     w.dns(Method::POST, "/zones", Some(&json!({"name": "spoke-b.lab", "compartmentId": c, "zoneType": "PRIMARY", "scope": "PRIVATE", "viewId": view})))
         .await
         .assert_error(StatusCode::CONFLICT, "Conflict", "already exists");
-    w.dns(Method::POST, "/zones", Some(&json!({"name": "bad name.lab", "compartmentId": c, "scope": "PRIVATE", "viewId": view})))
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "name");
+    w.dns(
+        Method::POST,
+        "/zones",
+        Some(&json!({"name": "bad name.lab", "compartmentId": c, "scope": "PRIVATE", "viewId": view})),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "name");
     w.dns(Method::POST, "/zones", Some(&json!({"name": "x.lab", "compartmentId": c, "zoneType": "PRIMARY"})))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "scope must be PRIVATE");
     w.dns(Method::POST, "/zones", Some(&json!({"name": "x.lab", "compartmentId": c, "scope": "PRIVATE"})))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "MissingParameter", "viewId");
-    w.dns(Method::POST, "/zones", Some(&json!({"name": "x.lab", "compartmentId": c, "scope": "PRIVATE", "zoneType": "SECONDARY", "viewId": view})))
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "PRIMARY");
+    w.dns(
+        Method::POST,
+        "/zones",
+        Some(
+            &json!({"name": "x.lab", "compartmentId": c, "scope": "PRIVATE", "zoneType": "SECONDARY", "viewId": view}),
+        ),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "PRIMARY");
     let spoke_default = w.dns.resolver(&w.spoke_resolver).expect("resolver").default_view_id;
-    w.dns(Method::POST, "/zones", Some(&json!({"name": "x.oraclevcn.com", "compartmentId": c, "scope": "PRIVATE", "viewId": spoke_default})))
-        .await
-        .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "oraclevcn.com");
+    w.dns(
+        Method::POST,
+        "/zones",
+        Some(&json!({"name": "x.oraclevcn.com", "compartmentId": c, "scope": "PRIVATE", "viewId": spoke_default})),
+    )
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "oraclevcn.com");
     w.dns(Method::GET, "/zones/ocid1.dns-zone.oc1.eu-frankfurt-1.nothere", None).await.assert_error(
         StatusCode::NOT_FOUND,
         "NotAuthorizedOrNotFound",
@@ -175,7 +196,8 @@ async fn views_zones_and_records_crud() {
         "InvalidParameter",
         "items[1]: invalid record: rdata",
     );
-    let outside = json!({"items": [{"domain": "x.other.lab", "rtype": "A", "rdata": "1.2.3.4", "ttl": 30, "operation": "ADD"}]});
+    let outside =
+        json!({"items": [{"domain": "x.other.lab", "rtype": "A", "rdata": "1.2.3.4", "ttl": 30, "operation": "ADD"}]});
     w.dns(Method::PATCH, &format!("/zones/{zone}/records"), Some(&outside)).await.assert_error(
         StatusCode::BAD_REQUEST,
         "InvalidParameter",
@@ -200,11 +222,19 @@ async fn views_zones_and_records_crud() {
     stale.assert_error(StatusCode::PRECONDITION_FAILED, "NoEtagMatch", "if-match");
     let remove = json!({"items": [{"domain": "api.spoke-b.lab", "rtype": "CNAME", "operation": "REMOVE"}]});
     let r = w
-        .signed(Method::PATCH, &crate::network::dns_url(&format!("/zones/{zone}/records")), Some(&remove), Some(&records_etag))
+        .signed(
+            Method::PATCH,
+            &crate::network::dns_url(&format!("/zones/{zone}/records")),
+            Some(&remove),
+            Some(&records_etag),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     assert_eq!(domains(&r.json), vec![("gw.spoke-b.lab".into(), "A".into(), "172.16.2.10".into())]);
-    assert!(matches!(w.dns.resolve(&w.spoke_resolver, "api.spoke-b.lab", "A").expect("r"), Resolution::NxDomain { .. }));
+    assert!(matches!(
+        w.dns.resolve(&w.spoke_resolver, "api.spoke-b.lab", "A").expect("r"),
+        Resolution::NxDomain { .. }
+    ));
     // PUT replaces everything.
     let put = json!({"items": [{"domain": "new.spoke-b.lab", "rtype": "TXT", "rdata": "\"hello\"", "ttl": 60}]});
     let r = w.dns(Method::PUT, &format!("/zones/{zone}/records"), Some(&put)).await;
@@ -214,16 +244,36 @@ async fn views_zones_and_records_crud() {
     assert_eq!(z.json["serial"], 4, "each change bumps the serial");
 
     // Deleting: a view holding a zone (or attached to a resolver) is in use; a protected one never goes.
-    w.dns(Method::DELETE, &format!("/views/{view}"), None).await.assert_error(StatusCode::CONFLICT, "Conflict", "zones");
+    w.dns(Method::DELETE, &format!("/views/{view}"), None).await.assert_error(
+        StatusCode::CONFLICT,
+        "Conflict",
+        "zones",
+    );
     let r = w.dns(Method::DELETE, &format!("/zones/{zone}"), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    w.dns(Method::GET, &format!("/zones/{zone}"), None).await.assert_error(StatusCode::NOT_FOUND, "NotAuthorizedOrNotFound", "not found");
-    w.dns(Method::DELETE, &format!("/views/{view}"), None).await.assert_error(StatusCode::CONFLICT, "Conflict", "attached");
+    w.dns(Method::GET, &format!("/zones/{zone}"), None).await.assert_error(
+        StatusCode::NOT_FOUND,
+        "NotAuthorizedOrNotFound",
+        "not found",
+    );
+    w.dns(Method::DELETE, &format!("/views/{view}"), None).await.assert_error(
+        StatusCode::CONFLICT,
+        "Conflict",
+        "attached",
+    );
     w.dns.set_attached_views(&w.spoke_resolver, vec![]).expect("detach");
     let r = w.dns(Method::DELETE, &format!("/views/{view}"), None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
-    w.dns(Method::GET, &format!("/views/{view}"), None).await.assert_error(StatusCode::NOT_FOUND, "NotAuthorizedOrNotFound", "not found");
-    w.dns(Method::DELETE, &format!("/views/{spoke_default}"), None).await.assert_error(StatusCode::CONFLICT, "Conflict", "protected");
+    w.dns(Method::GET, &format!("/views/{view}"), None).await.assert_error(
+        StatusCode::NOT_FOUND,
+        "NotAuthorizedOrNotFound",
+        "not found",
+    );
+    w.dns(Method::DELETE, &format!("/views/{spoke_default}"), None).await.assert_error(
+        StatusCode::CONFLICT,
+        "Conflict",
+        "protected",
+    );
     assert!(w.dns.view(&spoke_default).is_some());
 }
 
@@ -274,7 +324,8 @@ async fn attaching_the_hub_view_to_the_spoke_resolver_changes_live_dns() {
     assert!(list.iter().all(|x| x.get("attachedViews").is_none()), "ResolverSummary");
 
     // Refusals name the item.
-    let unknown = json!({"attachedViews": [{"viewId": w.hub_view}, {"viewId": "ocid1.dnsview.oc1.eu-frankfurt-1.nothere"}]});
+    let unknown =
+        json!({"attachedViews": [{"viewId": w.hub_view}, {"viewId": "ocid1.dnsview.oc1.eu-frankfurt-1.nothere"}]});
     w.dns(Method::PUT, &format!("/resolvers/{}", w.spoke_resolver), Some(&unknown)).await.assert_error(
         StatusCode::NOT_FOUND,
         "NotAuthorizedOrNotFound",

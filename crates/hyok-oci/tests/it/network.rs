@@ -117,7 +117,8 @@ impl World {
         };
         let iaas = serve(iaas_addr, network::router(network_api.clone())).await;
         let dns_server = serve(dns_addr, dns::router(dns_api.clone())).await;
-        let dial = StaticDial::new().pin(network::HOST, 443, iaas.local_addr).pin(dns::HOST, 443, dns_server.local_addr);
+        let dial =
+            StaticDial::new().pin(network::HOST, 443, iaas.local_addr).pin(dns::HOST, 443, dns_server.local_addr);
         let client = HttpClient::new(Arc::new(dial), hyok_core::tls::client_config(ca.cert_pem()).expect("client tls"));
         Self {
             tenancy,
@@ -300,7 +301,9 @@ async fn updating_the_security_list_opens_the_gateway_port_at_once() {
     assert_eq!(again.json["ingressSecurityRules"][3]["description"], task5_rule()["description"]);
 
     // Replacing the egress list with nothing cuts traffic again: egress is checked too.
-    let r = w.iaas(Method::PUT, &format!("/securityLists/{}", w.spoke_list), Some(&json!({"egressSecurityRules": []}))).await;
+    let r = w
+        .iaas(Method::PUT, &format!("/securityLists/{}", w.spoke_list), Some(&json!({"egressSecurityRules": []})))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
     let e = w.net.check_tcp(client, gw, 443).expect_err("no egress");
     assert!(e.to_string().contains("no egress rule"), "{e}");
@@ -352,9 +355,13 @@ async fn bad_rules_are_refused_naming_index_and_field() {
     let after = w.net.security_list(&w.spoke_list).expect("list");
     assert_eq!(after.ingress_security_rules, before.ingress_security_rules, "nothing changed");
     assert_eq!(after.egress_security_rules, before.egress_security_rules);
-    w.iaas(Method::PUT, "/securityLists/ocid1.securitylist.oc1.eu-frankfurt-1.nothere", Some(&json!({"egressSecurityRules": []})))
-        .await
-        .assert_error(StatusCode::NOT_FOUND, "NotAuthorizedOrNotFound", "not found");
+    w.iaas(
+        Method::PUT,
+        "/securityLists/ocid1.securitylist.oc1.eu-frankfurt-1.nothere",
+        Some(&json!({"egressSecurityRules": []})),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "NotAuthorizedOrNotFound", "not found");
 }
 
 #[tokio::test]
@@ -362,10 +369,10 @@ async fn vcn_dns_resolver_association_names_the_resolver() {
     let w = World::start().await;
     let r = w.iaas(Method::GET, &format!("/vcns/{}/dnsResolverAssociation", w.spoke_vcn), None).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
-    assert_eq!(
-        r.json,
-        json!({"vcnId": w.spoke_vcn, "dnsResolverId": w.spoke_resolver, "lifecycleState": "AVAILABLE"})
-    );
+    assert_eq!(r.json, json!({"vcnId": w.spoke_vcn, "dnsResolverId": w.spoke_resolver, "lifecycleState": "AVAILABLE"}));
+    let hub = w.network_api.dns_resolver_association(&w.hub_vcn).expect("hub association in-process");
+    assert_eq!(hub.dns_resolver_id, w.hub_resolver);
+    assert_eq!(w.dns_api.get_resolver(&w.hub_resolver).expect("hub resolver").attached_views[0].view_id, w.hub_view);
     w.iaas(Method::GET, "/vcns/ocid1.vcn.oc1.eu-frankfurt-1.nothere/dnsResolverAssociation", None).await.assert_error(
         StatusCode::NOT_FOUND,
         "NotAuthorizedOrNotFound",
@@ -379,7 +386,11 @@ async fn unsigned_unknown_and_unmodelled_requests() {
     let c = &w.tenancy.compartment_id;
     let unsigned = w.request(Method::GET, &iaas_url(&format!("/vcns?compartmentId={c}")), None);
     w.send(unsigned).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "Authorization");
-    let unsigned = w.request(Method::PUT, &iaas_url(&format!("/securityLists/{}", w.spoke_list)), Some(&json!({"egressSecurityRules": []})));
+    let unsigned = w.request(
+        Method::PUT,
+        &iaas_url(&format!("/securityLists/{}", w.spoke_list)),
+        Some(&json!({"egressSecurityRules": []})),
+    );
     w.send(unsigned).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "Authorization");
     assert_eq!(w.net.security_list(&w.spoke_list).expect("list").egress_security_rules.len(), 1);
     w.iaas(Method::POST, "/vcns", Some(&json!({"cidrBlock": "10.0.0.0/16", "compartmentId": c}))).await.assert_error(
