@@ -44,7 +44,10 @@ struct Target {
 }
 
 fn state_error(key_id: &str, state: KeyState) -> OciError {
-    OciError::incorrect_state(format!("key {key_id} is {}; only ENABLED keys can be used for cryptographic operations", state.as_str()))
+    OciError::incorrect_state(format!(
+        "key {key_id} is {}; only ENABLED keys can be used for cryptographic operations",
+        state.as_str()
+    ))
 }
 
 /// The key (in this vault, ENABLED) and the version to use: `version` if given, else current.
@@ -73,7 +76,11 @@ fn target(ctx: &VaultCtx, key_id: &str, version: Option<&str>) -> OciResult<Targ
             )));
         }
     };
-    Ok(Target { ext_key: details.external_key_id.clone(), version_id: v.id.clone(), ext_version: details.external_key_version_id.clone() })
+    Ok(Target {
+        ext_key: details.external_key_id.clone(),
+        version_id: v.id.clone(),
+        ext_version: details.external_key_version_id.clone(),
+    })
 }
 
 /// `associatedData` as bytes: its canonical JSON (keys sorted), or none when absent or empty.
@@ -82,7 +89,9 @@ fn aad_bytes(aad: &Option<BTreeMap<String, String>>) -> OciResult<Option<Vec<u8>
         Some(m) if !m.is_empty() => {
             let bytes = serde_json::to_vec(m).map_err(OciError::internal)?;
             if bytes.len() >= MAX_AAD {
-                return Err(OciError::invalid_parameter(format!("associatedData must be shorter than {MAX_AAD} characters")));
+                return Err(OciError::invalid_parameter(format!(
+                    "associatedData must be shorter than {MAX_AAD} characters"
+                )));
             }
             Ok(Some(bytes))
         }
@@ -174,7 +183,9 @@ async fn decrypt(State(ctx): State<VaultCtx>, rid: RequestId, body: Bytes) -> Oc
     let env = Envelope::unpack(required(&req.ciphertext, "ciphertext")?).map_err(OciError::invalid_parameter)?;
     check_algorithm(&req.encryption_algorithm)?;
     if req.key_version_id.as_deref().is_some_and(|v| v != env.key_version_id) {
-        return Err(OciError::invalid_parameter("keyVersionId does not match the key version the ciphertext was made with"));
+        return Err(OciError::invalid_parameter(
+            "keyVersionId does not match the key version the ciphertext was made with",
+        ));
     }
     let aad = aad_bytes(&req.associated_data)?;
     if aad.is_some() != env.has_aad {
@@ -218,7 +229,8 @@ struct GenerateReq {
 async fn generate_dek(State(ctx): State<VaultCtx>, rid: RequestId, body: Bytes) -> OciResult<OciResponse> {
     let req: GenerateReq = parse_json(&body)?;
     let key_id = required(&req.key_id, "keyId")?;
-    let include = req.include_plaintext_key.ok_or_else(|| OciError::missing_parameter("includePlaintextKey is required"))?;
+    let include =
+        req.include_plaintext_key.ok_or_else(|| OciError::missing_parameter("includePlaintextKey is required"))?;
     let shape = req.key_shape.ok_or_else(|| OciError::missing_parameter("keyShape is required"))?;
     if shape.algorithm != "AES" || ![16, 24, 32].contains(&shape.length) {
         return Err(OciError::invalid_parameter(

@@ -29,7 +29,9 @@ impl Envelope {
         if id.len() > MAX_OCID || self.sealed.iv.len() > 255 || self.sealed.tag.len() > 255 {
             return Err("ciphertext envelope field too long".into());
         }
-        let mut out = Vec::with_capacity(6 + id.len() + self.sealed.iv.len() + self.sealed.tag.len() + self.sealed.ciphertext.len());
+        let mut out = Vec::with_capacity(
+            6 + id.len() + self.sealed.iv.len() + self.sealed.tag.len() + self.sealed.ciphertext.len(),
+        );
         out.push(VERSION);
         out.push(if self.has_aad { FLAG_AAD } else { 0 });
         out.extend_from_slice(&(id.len() as u16).to_be_bytes());

@@ -129,7 +129,8 @@ pub(crate) fn write<T>(t: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 impl KmsService {
     /// Build the service. Nothing is served until the lab serves [`router`].
     pub fn new(deps: KmsDeps) -> Result<Arc<KmsService>, KmsError> {
-        if deps.region.is_empty() || !deps.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        if deps.region.is_empty()
+            || !deps.region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         {
             return Err(KmsError::Region(deps.region));
         }
@@ -221,7 +222,11 @@ impl KmsService {
         let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)
             .map_err(|e| format!("cannot build the {kind} endpoint TLS config: {e}"))?;
         let endpoint = Endpoint { name, kind: kind.to_string(), host, ip, port: 443 };
-        let real = self.host.host(endpoint, router, tls).await.map_err(|e| format!("cannot serve the {kind} endpoint: {e}"))?;
+        let real = self
+            .host
+            .host(endpoint, router, tls)
+            .await
+            .map_err(|e| format!("cannot serve the {kind} endpoint: {e}"))?;
         Ok((ip, real))
     }
 
@@ -256,7 +261,9 @@ fn vault_prefix(ocid: &str) -> Option<(&str, &str)> {
     let parts: Vec<&str> = ocid.split('.').collect();
     match parts.as_slice() {
         ["ocid1", "key" | "keyversion" | "vault", _realm, region, prefix, _unique]
-            if !region.is_empty() && !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+            if !region.is_empty()
+                && !prefix.is_empty()
+                && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
         {
             Some((region, prefix))
         }

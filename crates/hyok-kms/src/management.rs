@@ -1,8 +1,9 @@
 //! A vault's management endpoint: key references and their versions (task 16).
 
 use crate::{
-    KmsService, prefixed_ocid, read,
+    KmsService,
     model::{ExternalKeyReferenceDetails, Key, KeyRecord, KeyShape, KeyState, KeyVersion, Tags},
+    prefixed_ocid, read,
     regional::{ListQuery, failure_text},
     vendor::VaultRuntime,
     write,
@@ -70,7 +71,12 @@ fn key_in_vault(ctx: &VaultCtx, key_id: &str) -> OciResult<KeyRecord> {
         .ok_or_else(|| OciError::not_found(format!("key {key_id} not found in this vault")))
 }
 
-async fn create_key(State(ctx): State<VaultCtx>, rid: RequestId, headers: HeaderMap, body: Bytes) -> OciResult<OciResponse> {
+async fn create_key(
+    State(ctx): State<VaultCtx>,
+    rid: RequestId,
+    headers: HeaderMap,
+    body: Bytes,
+) -> OciResult<OciResponse> {
     let scope = format!("POST {} /keys", ctx.vault_id);
     let svc = ctx.svc.clone();
     let run = {
@@ -205,11 +211,9 @@ fn check_key_metadata(meta: &Value, external_key_id: &str) -> Result<String, Str
             ));
         }
     }
-    meta["currentKeyVersionId"]
-        .as_str()
-        .filter(|v| !v.is_empty())
-        .map(str::to_string)
-        .ok_or_else(|| format!("{hop}: the key manager gave no currentKeyVersionId for {external_key_id} (GetKeyMetadata)"))
+    meta["currentKeyVersionId"].as_str().filter(|v| !v.is_empty()).map(str::to_string).ok_or_else(|| {
+        format!("{hop}: the key manager gave no currentKeyVersionId for {external_key_id} (GetKeyMetadata)")
+    })
 }
 
 async fn get_key(State(ctx): State<VaultCtx>, Path(key): Path<String>) -> OciResult<OciResponse> {
@@ -236,7 +240,8 @@ fn set_enabled(ctx: &VaultCtx, key_id: &str, headers: &HeaderMap, enable: bool) 
         .filter(|r| r.key.vault_id == *ctx.vault_id)
         .ok_or_else(|| OciError::not_found(format!("key {key_id} not found in this vault")))?;
     hyok_oci::conventions::check_if_match(headers, &etag_of(&rec.key))?;
-    let (from, to) = if enable { (KeyState::Disabled, KeyState::Enabled) } else { (KeyState::Enabled, KeyState::Disabled) };
+    let (from, to) =
+        if enable { (KeyState::Disabled, KeyState::Enabled) } else { (KeyState::Enabled, KeyState::Disabled) };
     if rec.key.lifecycle_state != from {
         return Err(OciError::incorrect_state(format!(
             "key {key_id} is {}; only {} keys can be {}",
@@ -249,11 +254,19 @@ fn set_enabled(ctx: &VaultCtx, key_id: &str, headers: &HeaderMap, enable: bool) 
     OciResponse::resource(&rec.key)
 }
 
-async fn enable_key(State(ctx): State<VaultCtx>, Path(key): Path<String>, headers: HeaderMap) -> OciResult<OciResponse> {
+async fn enable_key(
+    State(ctx): State<VaultCtx>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> OciResult<OciResponse> {
     set_enabled(&ctx, &key, &headers, true)
 }
 
-async fn disable_key(State(ctx): State<VaultCtx>, Path(key): Path<String>, headers: HeaderMap) -> OciResult<OciResponse> {
+async fn disable_key(
+    State(ctx): State<VaultCtx>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> OciResult<OciResponse> {
     set_enabled(&ctx, &key, &headers, false)
 }
 
@@ -276,11 +289,11 @@ async fn create_version(
         let body = body.clone();
         move || async move {
             // The CLI may send no body for a plain rotation; external keys need the version id.
-            let req: CreateVersion = if body.is_empty() { CreateVersion { external_key_version_id: None } } else { parse_json(&body)? };
-            let ext_version = req
-                .external_key_version_id
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| OciError::missing_parameter("externalKeyVersionId is required to rotate a key reference"))?;
+            let req: CreateVersion =
+                if body.is_empty() { CreateVersion { external_key_version_id: None } } else { parse_json(&body)? };
+            let ext_version = req.external_key_version_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
+                OciError::missing_parameter("externalKeyVersionId is required to rotate a key reference")
+            })?;
             let prefix = read(&ctx.svc.vaults).get(&*ctx.vault_id).map(|v| v.prefix.clone()).unwrap_or_default();
             let (version, ext_key) = {
                 let mut keys = write(&ctx.svc.keys);
@@ -293,9 +306,13 @@ async fn create_version(
                 }
                 if rec.versions.iter().any(|v| {
                     v.lifecycle_state != KeyState::Failed
-                        && v.external_key_reference_details.as_ref().is_some_and(|d| d.external_key_version_id == ext_version)
+                        && v.external_key_reference_details
+                            .as_ref()
+                            .is_some_and(|d| d.external_key_version_id == ext_version)
                 }) {
-                    return Err(OciError::conflict(format!("external key version {ext_version} is already a version of key {key_id}")));
+                    return Err(OciError::conflict(format!(
+                        "external key version {ext_version} is already a version of key {key_id}"
+                    )));
                 }
                 let ext_key = rec
                     .key
@@ -328,7 +345,14 @@ async fn create_version(
     svc.retry.run(&scope, &headers, &body, run).await
 }
 
-async fn link_version(ctx: VaultCtx, key_id: String, version_id: String, ext_key: String, ext_version: String, rid: String) {
+async fn link_version(
+    ctx: VaultCtx,
+    key_id: String,
+    version_id: String,
+    ext_key: String,
+    ext_version: String,
+    rid: String,
+) {
     let outcome = match ctx.rt.version_metadata(&rid, &ext_key, &ext_version).await {
         Err(e) => Err(failure_text(&e, "GetKeyVersionMetadata")),
         Ok(meta) => match meta["state"].as_str() {
@@ -345,7 +369,8 @@ async fn link_version(ctx: VaultCtx, key_id: String, version_id: String, ext_key
     let Some(v) = rec.versions.iter_mut().find(|v| v.id == version_id) else { return };
     match outcome {
         Ok(()) => {
-            let details = ExternalKeyReferenceDetails { external_key_id: ext_key, external_key_version_id: ext_version };
+            let details =
+                ExternalKeyReferenceDetails { external_key_id: ext_key, external_key_version_id: ext_version };
             v.lifecycle_state = KeyState::Enabled;
             v.external_key_reference_details = Some(details.clone());
             rec.key.current_key_version = Some(version_id);
@@ -368,7 +393,10 @@ async fn list_versions(
     OciResponse::collection(&page, next)
 }
 
-async fn get_version(State(ctx): State<VaultCtx>, Path((key, version)): Path<(String, String)>) -> OciResult<OciResponse> {
+async fn get_version(
+    State(ctx): State<VaultCtx>,
+    Path((key, version)): Path<(String, String)>,
+) -> OciResult<OciResponse> {
     let rec = key_in_vault(&ctx, &key)?;
     let v = rec.version(&version).ok_or_else(|| OciError::not_found(format!("key version {version} not found")))?;
     OciResponse::resource(v)

@@ -1,8 +1,11 @@
 //! The regional KMS API: EKMS private endpoints (task 12) and external vaults (task 14).
 
 use crate::{
-    KmsService, VendorError, crypto, management, new_prefix, prefixed_ocid, read,
-    model::{ExternalKeyManagerMetadataSummary, OauthMetadataSummary, PrivateEndpoint, Served, Tags, Vault, VaultRecord},
+    KmsService, VendorError, crypto, management,
+    model::{
+        ExternalKeyManagerMetadataSummary, OauthMetadataSummary, PrivateEndpoint, Served, Tags, Vault, VaultRecord,
+    },
+    new_prefix, prefixed_ocid, read,
     vendor::{SCOPE_LITERAL, VaultRuntime},
     write,
 };
@@ -15,8 +18,8 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use hyok_core::{OciError, RequestId, client::HttpClient};
 use hyok_oci::conventions::{
-    LifecycleState, OciResponse, OciResult, PageQuery, check_if_match, etag_of, oci_now, paginate, parse_json, required,
-    required_ocid, settle_after,
+    LifecycleState, OciResponse, OciResult, PageQuery, check_if_match, etag_of, oci_now, paginate, parse_json,
+    required, required_ocid, settle_after,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -70,17 +73,14 @@ fn validate_ca_bundle(pem: &str) -> OciResult<()> {
     let certs = hyok_core::tls::certs_from_pem(pem)
         .map_err(|e| OciError::invalid_parameter(format!("caBundle is not a PEM certificate bundle: {e}")))?;
     for (i, der) in certs.iter().enumerate() {
-        x509_parser::parse_x509_certificate(der.as_ref())
-            .map_err(|e| OciError::invalid_parameter(format!("caBundle certificate {} is not valid X.509: {e}", i + 1)))?;
+        x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| {
+            OciError::invalid_parameter(format!("caBundle certificate {} is not valid X.509: {e}", i + 1))
+        })?;
     }
     Ok(())
 }
 
-async fn create_pe(
-    State(svc): State<Arc<KmsService>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> OciResult<OciResponse> {
+async fn create_pe(State(svc): State<Arc<KmsService>>, headers: HeaderMap, body: Bytes) -> OciResult<OciResponse> {
     let run = {
         let svc = svc.clone();
         let body = body.clone();
@@ -90,10 +90,9 @@ async fn create_pe(
             let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?;
             let display_name = required(&req.display_name, "displayName")?;
             let ip_text = required(&req.external_key_manager_ip, "externalKeyManagerIp")?;
-            let ip: Ipv4Addr = ip_text
-                .trim()
-                .parse()
-                .map_err(|_| OciError::invalid_parameter(format!("externalKeyManagerIp {ip_text:?} is not an IPv4 address")))?;
+            let ip: Ipv4Addr = ip_text.trim().parse().map_err(|_| {
+                OciError::invalid_parameter(format!("externalKeyManagerIp {ip_text:?} is not an IPv4 address"))
+            })?;
             let port = match req.port {
                 None => None,
                 Some(p) if (1..=65535).contains(&p) => Some(p as u16),
@@ -135,10 +134,7 @@ async fn create_pe(
 }
 
 fn pe_or_404(svc: &KmsService, id: &str) -> OciResult<PrivateEndpoint> {
-    read(&svc.pes)
-        .get(id)
-        .cloned()
-        .ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))
+    read(&svc.pes).get(id).cloned().ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))
 }
 
 async fn get_pe(State(svc): State<Arc<KmsService>>, Path(id): Path<String>) -> OciResult<OciResponse> {
@@ -188,13 +184,16 @@ async fn update_pe(
         )));
     }
     if let Some(n) = obj.get("displayName") {
-        let n = n.as_str().filter(|s| !s.trim().is_empty()).ok_or_else(|| OciError::invalid_parameter("displayName must be a non-empty string"))?;
+        let n = n
+            .as_str()
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| OciError::invalid_parameter("displayName must be a non-empty string"))?;
         pe.display_name = n.to_string();
     }
     for (field, target) in [("freeformTags", &mut pe.freeform_tags), ("definedTags", &mut pe.defined_tags)] {
         if let Some(t) = obj.get(field) {
-            *target = serde_json::from_value(t.clone())
-                .map_err(|e| OciError::invalid_parameter(format!("{field}: {e}")))?;
+            *target =
+                serde_json::from_value(t.clone()).map_err(|e| OciError::invalid_parameter(format!("{field}: {e}")))?;
         }
     }
     pe.time_updated = oci_now();
@@ -218,7 +217,8 @@ async fn delete_pe(
     }
     let ip = {
         let mut map = write(&svc.pes);
-        let pe = map.get_mut(&id).ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))?;
+        let pe =
+            map.get_mut(&id).ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))?;
         check_if_match(&headers, &etag_of(&*pe))?;
         if pe.lifecycle_state == LifecycleState::Deleted {
             return Err(OciError::not_found(format!("EKMS private endpoint {id} not found")));
@@ -263,7 +263,8 @@ struct OauthMetadata {
 }
 
 fn https_url(value: &str, field: &str) -> OciResult<url::Url> {
-    let u = url::Url::parse(value.trim()).map_err(|e| OciError::invalid_parameter(format!("{field} is not a URL: {e}")))?;
+    let u =
+        url::Url::parse(value.trim()).map_err(|e| OciError::invalid_parameter(format!("{field} is not a URL: {e}")))?;
     if u.scheme() != "https" || u.host_str().is_none() {
         return Err(OciError::invalid_parameter(format!("{field} must be an https URL with a host")));
     }
@@ -444,14 +445,15 @@ async fn activate_vault(
             return;
         }
     };
-    let served = match svc.serve_endpoint(format!("kms-crypto {name}"), "kms-crypto", &crypto_url, crypto::router(ctx)).await {
-        Ok((ci, cr)) => Served { management_ip: mi, management_real: mr, crypto_ip: ci, crypto_real: cr },
-        Err(e) => {
-            svc.host.unhost(mi, 443).await;
-            svc.set_vault_state(&id, LifecycleState::Failed, Some(e));
-            return;
-        }
-    };
+    let served =
+        match svc.serve_endpoint(format!("kms-crypto {name}"), "kms-crypto", &crypto_url, crypto::router(ctx)).await {
+            Ok((ci, cr)) => Served { management_ip: mi, management_real: mr, crypto_ip: ci, crypto_real: cr },
+            Err(e) => {
+                svc.host.unhost(mi, 443).await;
+                svc.set_vault_state(&id, LifecycleState::Failed, Some(e));
+                return;
+            }
+        };
     if let Some(r) = write(&svc.vaults).get_mut(&id)
         && r.vault.lifecycle_state == LifecycleState::Creating
     {
@@ -467,7 +469,10 @@ pub(crate) fn failure_text(e: &VendorError, op: &str) -> String {
 }
 
 fn vault_or_404(svc: &KmsService, id: &str) -> OciResult<Vault> {
-    read(&svc.vaults).get(id).map(|r| r.vault.clone()).ok_or_else(|| OciError::not_found(format!("vault {id} not found")))
+    read(&svc.vaults)
+        .get(id)
+        .map(|r| r.vault.clone())
+        .ok_or_else(|| OciError::not_found(format!("vault {id} not found")))
 }
 
 async fn get_vault(State(svc): State<Arc<KmsService>>, Path(id): Path<String>) -> OciResult<OciResponse> {

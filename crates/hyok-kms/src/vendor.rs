@@ -122,7 +122,8 @@ pub fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, ENCODE).to_string()
 }
 
-const ENCODE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const ENCODE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 impl VaultRuntime {
     /// A runtime for the vault at `base_url` (the `externalVaultEndpointUrl`).
@@ -213,7 +214,13 @@ impl VaultRuntime {
 
     /// Call the vendor API at `<vault url><suffix>`; a 401 drops the cached token and retries
     /// once with a fresh one. Returns the JSON body of a 2xx answer.
-    pub async fn call(&self, rid: &str, method: Method, suffix: &str, body: Option<&Value>) -> Result<Value, VendorError> {
+    pub async fn call(
+        &self,
+        rid: &str,
+        method: Method,
+        suffix: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, VendorError> {
         let url = format!("{}{suffix}", self.base_url);
         let bytes = match body {
             Some(b) => Bytes::from(serde_json::to_vec(b).map_err(|e| VendorError::BadResponse(e.to_string()))?),
@@ -284,13 +291,15 @@ impl VaultRuntime {
         plaintext: &[u8],
         aad: Option<&[u8]>,
     ) -> Result<Sealed, VendorError> {
-        let mut body = serde_json::json!({"plaintext": B64.encode(plaintext), "keyVersionId": version, "mode": "AES_GCM"});
+        let mut body =
+            serde_json::json!({"plaintext": B64.encode(plaintext), "keyVersionId": version, "mode": "AES_GCM"});
         if let Some(a) = aad {
             body["aad"] = Value::String(B64.encode(a));
         }
         let v = self.call(rid, Method::POST, &format!("/keys/{}/encrypt", enc(key)), Some(&body)).await?;
         let field = |name: &str| -> Result<Vec<u8>, VendorError> {
-            let s = v[name].as_str().ok_or_else(|| VendorError::BadResponse(format!("encrypt response has no {name}")))?;
+            let s =
+                v[name].as_str().ok_or_else(|| VendorError::BadResponse(format!("encrypt response has no {name}")))?;
             B64.decode(s).map_err(|e| VendorError::BadResponse(format!("encrypt response field {name}: {e}")))
         };
         let sealed = Sealed { ciphertext: field("ciphertext")?, iv: field("iv")?, tag: field("tag")? };
@@ -325,7 +334,9 @@ impl VaultRuntime {
             body["aad"] = Value::String(B64.encode(a));
         }
         let v = self.call(rid, Method::POST, &format!("/keys/{}/decrypt", enc(key)), Some(&body)).await?;
-        let s = v["plaintext"].as_str().ok_or_else(|| VendorError::BadResponse("decrypt response has no plaintext".into()))?;
+        let s = v["plaintext"]
+            .as_str()
+            .ok_or_else(|| VendorError::BadResponse("decrypt response has no plaintext".into()))?;
         B64.decode(s).map_err(|e| VendorError::BadResponse(format!("decrypt response plaintext: {e}")))
     }
 }

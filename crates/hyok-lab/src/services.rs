@@ -139,6 +139,23 @@ pub async fn start_all(
     tenancy.register(&oci_keys);
     let verifier = Arc::new(hyok_oci::SignatureVerifier::new(oci_keys.clone()));
 
+    let compartments = vec![tenancy_id.to_string(), compartment_id.to_string()];
+
+    // Networking (core) and DNS: the APIs over the lab's network and DNS models.
+    let network = hyok_oci::network::NetworkApi::new(
+        hyok_oci::network::NetworkConfig { compartments: compartments.clone(), ..Default::default() },
+        lab.net.clone(),
+        lab.dns.clone(),
+        verifier.clone(),
+    );
+    serve_public(lab, cfg, "oci-iaas", port, hyok_oci::network::router(network)).await?;
+    let dns_api = hyok_oci::dns::DnsApi::new(
+        hyok_oci::dns::DnsConfig { compartments: compartments.clone(), ..Default::default() },
+        lab.dns.clone(),
+        verifier.clone(),
+    );
+    serve_public(lab, cfg, "oci-dns", port, hyok_oci::dns::router(dns_api)).await?;
+
     // Certificates.
     let certificates = hyok_oci::CertificatesService::new(
         hyok_oci::CertificatesConfig {

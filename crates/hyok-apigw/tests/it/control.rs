@@ -643,6 +643,12 @@ async fn new_certificate_rebuilds_the_listener_and_keeps_deployments() {
     assert_eq!(resp.status(), StatusCode::OK);
     let echo: Value = serde_json::from_slice(resp.body()).expect("json");
     assert_eq!(echo["path"], format!("{EKM_PREFIX}/after-rotation"), "deployment survived the new listener");
+
+    // Lab shutdown stops every data plane.
+    lab.service.shutdown().await;
+    let req = Request::builder().uri(format!("https://{hostname}/")).body(Body::empty()).expect("request");
+    assert!(client.send(req).await.is_err(), "nothing listens after shutdown");
+    assert!(lab.service.gateway_runtime(&gw_id).is_none());
 }
 
 #[tokio::test]

@@ -53,22 +53,44 @@ async fn encrypt_decrypt_and_data_keys_round_trip() {
 
     // Data encryption keys: plaintext only on request; the ciphertext decrypts to it.
     let url = format!("{}/20180608/generateDataEncryptionKey", crypto(&vault));
-    let g = w.oci(Method::POST, &url, Some(json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 32}}))).await;
+    let g = w
+        .oci(
+            Method::POST,
+            &url,
+            Some(json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 32}})),
+        )
+        .await;
     assert_eq!(g.status, StatusCode::OK, "{}", g.text);
     let dek = unb64(&g.json["plaintext"]);
     assert_eq!(dek.len(), 32);
     assert_eq!(unb64(&w.decrypt(&vault, &key, &g.json["ciphertext"], None).await.json["plaintext"]), dek);
-    let g = w.oci(Method::POST, &url, Some(json!({"keyId": key, "includePlaintextKey": false, "keyShape": {"algorithm": "AES", "length": 16}}))).await;
+    let g = w
+        .oci(
+            Method::POST,
+            &url,
+            Some(json!({"keyId": key, "includePlaintextKey": false, "keyShape": {"algorithm": "AES", "length": 16}})),
+        )
+        .await;
     assert_eq!(g.status, StatusCode::OK);
     assert!(g.json.get("plaintext").is_none());
     assert_eq!(unb64(&w.decrypt(&vault, &key, &g.json["ciphertext"], None).await.json["plaintext"]).len(), 16);
-    let g = w.oci(Method::POST, &url, Some(json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 20}}))).await;
+    let g = w
+        .oci(
+            Method::POST,
+            &url,
+            Some(json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 20}})),
+        )
+        .await;
     assert_eq!(g.status, StatusCode::BAD_REQUEST);
 
     // After a rotation, old ciphertexts still decrypt (routed to their version) and new ones use v2.
-    let (_, ver) = w.ctm_api.call(Method::POST, &format!("/api/v1/cckm/oci/keys/{}/versions", w.ctm_key_id), Some(json!({}))).await;
+    let (_, ver) = w
+        .ctm_api
+        .call(Method::POST, &format!("/api/v1/cckm/oci/keys/{}/versions", w.ctm_key_id), Some(json!({})))
+        .await;
     let key_url = format!("{}/20180608/keys/{key}", mgmt(&vault));
-    let r = w.oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": ver["id"]}))).await;
+    let r =
+        w.oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": ver["id"]}))).await;
     let v2 = r.json["id"].as_str().expect("v2").to_string();
     w.wait_state(&format!("{key_url}/keyVersions/{v2}"), "ENABLED").await;
     let r = w.encrypt(&vault, &key, pt, None).await;
@@ -88,7 +110,9 @@ async fn encrypt_decrypt_and_data_keys_round_trip() {
     let tokens = w.host.events().last(10_000).into_iter().filter(|h| h.hop == HOP_TOKEN).count();
     assert_eq!(tokens, 1);
     // Unsigned crypto calls are refused.
-    let r = w.send(Method::POST, &format!("{}/20180608/encrypt", crypto(&vault)), &[], Some(bytes::Bytes::from("{}")), false).await;
+    let r = w
+        .send(Method::POST, &format!("{}/20180608/encrypt", crypto(&vault)), &[], Some(bytes::Bytes::from("{}")), false)
+        .await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -142,7 +166,12 @@ async fn a_rotated_client_secret_breaks_the_vault_at_the_next_token() {
     // ...until it is refreshed with the old secret, which OCI cannot update.
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let r = w.encrypt(&vault, &key, b"x", None).await;
-    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailable")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.json["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("ServiceUnavailable")),
+        "{}",
+        r.text
+    );
     let msg = r.json["message"].as_str().expect("msg");
     assert!(msg.contains(HOP_TOKEN) && msg.contains("invalid_client"), "{msg}");
 }

@@ -29,7 +29,10 @@ async fn key_reference_links_to_the_external_key_and_rotates() {
     assert_eq!(hyok_kms::crypto_endpoint_for_key(&key_id).as_deref(), vault["cryptoEndpoint"].as_str());
 
     // Rotate in CTM, then rotate the key reference with the new version id.
-    let (s, ver) = w.ctm_api.call(Method::POST, &format!("/api/v1/cckm/oci/keys/{}/versions", w.ctm_key_id), Some(json!({}))).await;
+    let (s, ver) = w
+        .ctm_api
+        .call(Method::POST, &format!("/api/v1/cckm/oci/keys/{}/versions", w.ctm_key_id), Some(json!({})))
+        .await;
     assert_eq!(s, StatusCode::CREATED, "{ver}");
     let v2_ext = ver["id"].as_str().expect("version id").to_string();
     let r = w.oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": v2_ext}))).await;
@@ -49,7 +52,9 @@ async fn key_reference_links_to_the_external_key_and_rotates() {
     // The same external version twice → 409; an unknown one → FAILED with the vendor's reason.
     let r = w.oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": v1_ext}))).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text);
-    let r = w.oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": "no-such-version"}))).await;
+    let r = w
+        .oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": "no-such-version"})))
+        .await;
     let bad = r.json["id"].as_str().expect("id").to_string();
     let failed = w.wait_not(&format!("{key_url}/keyVersions/{bad}"), "CREATING").await;
     assert_eq!(failed["lifecycleState"], "FAILED");
@@ -64,7 +69,8 @@ async fn key_reference_links_to_the_external_key_and_rotates() {
     let r = w.oci(Method::POST, &format!("{key_url}/actions/enable"), None).await;
     assert_eq!(r.json["lifecycleState"], "ENABLED");
 
-    let list = w.oci(Method::GET, &format!("{}/20180608/keys?compartmentId={}", mgmt(&vault), w.compartment()), None).await;
+    let list =
+        w.oci(Method::GET, &format!("{}/20180608/keys?compartmentId={}", mgmt(&vault), w.compartment()), None).await;
     assert_eq!(list.json["items"].as_array().expect("items").len(), 1);
 }
 
@@ -95,7 +101,10 @@ async fn key_reference_validation_and_vendor_failures() {
     let key = w.key_settled(&vault, "00000000-0000-0000-0000-000000000000").await;
     assert_eq!(key["lifecycleState"], "FAILED");
     let details = key["lifecycleDetails"].as_str().expect("details");
-    assert!(details.starts_with(HOP_VENDOR) && details.contains("404") && details.contains("Invalid key details provided"), "{details}");
+    assert!(
+        details.starts_with(HOP_VENDOR) && details.contains("404") && details.contains("Invalid key details provided"),
+        "{details}"
+    );
 
     // A blocked external key → FAILED naming the state.
     let blocked = w.ctm_api.key(&w.ctm_vault_id, "blocked-key").await;
@@ -106,6 +115,12 @@ async fn key_reference_validation_and_vendor_failures() {
     assert!(key["lifecycleDetails"].as_str().expect("details").contains("BLOCKED"), "{key}");
 
     // Keys of one vault are not visible on another path; unknown keys are 404.
-    let r = w.oci(Method::GET, &format!("{}/20180608/keys/ocid1.key.oc1.eu-frankfurt-1.abcdefghijkl.abaaaaaaaaaaaaaa", mgmt(&vault)), None).await;
+    let r = w
+        .oci(
+            Method::GET,
+            &format!("{}/20180608/keys/ocid1.key.oc1.eu-frankfurt-1.abcdefghijkl.abaaaaaaaaaaaaaa", mgmt(&vault)),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

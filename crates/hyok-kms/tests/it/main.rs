@@ -4,5 +4,6 @@
 mod crypto;
 mod keys;
 mod private_endpoints;
+mod retry;
 mod support;
 mod vaults;

@@ -12,7 +12,10 @@ async fn private_endpoint_gets_an_address_and_refuses_changes_to_ip_and_ca() {
     assert_eq!(pe["externalKeyManagerIp"], GW_IP);
     assert_eq!(pe["subnetId"], w.subnet_id.as_str());
     assert!(pe["id"].as_str().expect("id").starts_with("ocid1.ekmsprivateendpoint.oc1.eu-frankfurt-1."));
-    assert_eq!(w.net.owner_of("172.16.1.104".parse().expect("ip")).as_deref(), Some("EKMS private endpoint OCI_EKMS_PE"));
+    assert_eq!(
+        w.net.owner_of("172.16.1.104".parse().expect("ip")).as_deref(),
+        Some("EKMS private endpoint OCI_EKMS_PE")
+    );
     let id = pe["id"].as_str().expect("id");
     let url = w.regional(&format!("/ekmsPrivateEndpoints/{id}"));
 
@@ -28,7 +31,9 @@ async fn private_endpoint_gets_an_address_and_refuses_changes_to_ip_and_ca() {
     assert_eq!(r.json["externalKeyManagerIp"], GW_IP);
 
     // List by compartment.
-    let r = w.oci(Method::GET, &w.regional(&format!("/ekmsPrivateEndpoints?compartmentId={}", w.compartment())), None).await;
+    let r = w
+        .oci(Method::GET, &w.regional(&format!("/ekmsPrivateEndpoints?compartmentId={}", w.compartment())), None)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json["items"].as_array().expect("items").len(), 1);
     let r = w.oci(Method::GET, &w.regional("/ekmsPrivateEndpoints"), None).await;

@@ -180,7 +180,8 @@ impl World {
         let idcs_server = serve_on(hyok_identity::router(domain.clone()), &leaf.chain_pem(), &leaf.key_pem).await;
         host.pin(&idcs_host, 443, idcs_server.local_addr);
         servers.push(idcs_server);
-        let idcs = Idcs { http: public_http.clone(), url: domain.domain_url().to_string(), admin: domain.admin_credentials() };
+        let idcs =
+            Idcs { http: public_http.clone(), url: domain.domain_url().to_string(), admin: domain.admin_credentials() };
         let mut resource_body = resource_app_body("Resource_App", AUDIENCE);
         if let Some(ttl) = resource_ttl {
             resource_body["accessTokenExpiry"] = json!(ttl);
@@ -203,13 +204,21 @@ impl World {
         let mut ctm_api = CtmApi { http: http.clone(), jwt: String::new() };
         let (user, pass) = ctm.initial_credentials();
         let (s, v) = ctm_api
-            .call(Method::POST, "/api/v1/auth/tokens", Some(json!({"grant_type": "password", "username": user, "password": pass})))
+            .call(
+                Method::POST,
+                "/api/v1/auth/tokens",
+                Some(json!({"grant_type": "password", "username": user, "password": pass})),
+            )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         ctm_api.jwt = v["jwt"].as_str().expect("jwt").to_string();
         let tenancy = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
         let (s, v) = ctm_api
-            .call(Method::POST, "/api/v1/cckm/oci/add-tenancy", Some(json!({"tenancy": "oci-thales", "tenancy_ocid": tenancy.tenancy_id})))
+            .call(
+                Method::POST,
+                "/api/v1/cckm/oci/add-tenancy",
+                Some(json!({"tenancy": "oci-thales", "tenancy_ocid": tenancy.tenancy_id})),
+            )
             .await;
         assert_eq!(s, StatusCode::CREATED, "{v}");
         let issuer = json!({
@@ -290,7 +299,14 @@ impl World {
     }
 
     /// Any HTTPS request with optional JSON body.
-    pub async fn send(&self, method: Method, url: &str, headers: &[(&str, &str)], body: Option<Bytes>, sign: bool) -> Resp {
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Option<Bytes>,
+        sign: bool,
+    ) -> Resp {
         self.send_with(&self.http, method, url, headers, body, sign).await
     }
 

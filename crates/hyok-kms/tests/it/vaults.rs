@@ -30,7 +30,13 @@ async fn external_vault_becomes_active_and_serves_its_endpoints() {
     });
     let rid = "TASK14-CREATE-VAULT";
     let r = w
-        .send(Method::POST, &w.regional("/vaults"), &[("opc-request-id", rid)], Some(Bytes::from(body.to_string())), true)
+        .send(
+            Method::POST,
+            &w.regional("/vaults"),
+            &[("opc-request-id", rid)],
+            Some(Bytes::from(body.to_string())),
+            true,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["lifecycleState"], "CREATING");
@@ -60,12 +66,23 @@ async fn external_vault_becomes_active_and_serves_its_endpoints() {
         Arc::new(hyok_core::client::StaticDial::new()),
         hyok_core::tls::client_config(w.host.public_ca().cert_pem()).expect("tls"),
     );
-    let url = format!("https://127.0.0.1:{}/20180608/keys?compartmentId={}", served.management_real.port(), w.compartment());
+    let url =
+        format!("https://127.0.0.1:{}/20180608/keys?compartmentId={}", served.management_real.port(), w.compartment());
     let r = w.send_with(&direct, Method::GET, &url, &[], None, true).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     assert_eq!(r.json["items"], json!([]));
     // The crypto endpoint does not serve management paths.
-    let r = w.oci(Method::GET, &format!("{}/20180608/keys?compartmentId={}", vault["cryptoEndpoint"].as_str().expect("c"), w.compartment()), None).await;
+    let r = w
+        .oci(
+            Method::GET,
+            &format!(
+                "{}/20180608/keys?compartmentId={}",
+                vault["cryptoEndpoint"].as_str().expect("c"),
+                w.compartment()
+            ),
+            None,
+        )
+        .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 
     // Both hops were recorded under the caller's request id, which reached CTM too.
@@ -163,14 +180,24 @@ async fn bad_vault_requests_are_refused() {
     let pe_id = pe["id"].as_str().expect("pe");
     let r = w.create_vault(pe_id, "http://172.16.1.103/vaults/x", &w.client).await;
     assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidParameter")));
-    let r = w.create_vault("ocid1.ekmsprivateendpoint.oc1.eu-frankfurt-1.aaaaaaaamissing", &w.ctm_vault_url, &w.client).await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = w
-        .oci(Method::POST, &w.regional("/vaults"), Some(json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": "DEFAULT"})))
+        .create_vault("ocid1.ekmsprivateendpoint.oc1.eu-frankfurt-1.aaaaaaaamissing", &w.ctm_vault_url, &w.client)
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     let r = w
-        .oci(Method::POST, &w.regional("/vaults"), Some(json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": "EXTERNAL"})))
+        .oci(
+            Method::POST,
+            &w.regional("/vaults"),
+            Some(json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": "DEFAULT"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = w
+        .oci(
+            Method::POST,
+            &w.regional("/vaults"),
+            Some(json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": "EXTERNAL"})),
+        )
         .await;
     assert_eq!(r.json["code"], "MissingParameter");
     // Idempotent create with opc-retry-token: one vault.

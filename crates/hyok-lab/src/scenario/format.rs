@@ -124,6 +124,12 @@ pub struct Step {
     /// Form body (`application/x-www-form-urlencoded`).
     #[serde(default)]
     pub form: Option<BTreeMap<String, String>>,
+    /// Raw text body (e.g. an object's content), sent as `text/plain` unless headers say otherwise.
+    #[serde(default)]
+    pub body: Option<String>,
+    /// The raw response body must equal this text.
+    #[serde(default)]
+    pub expect_body: Option<String>,
     /// Accepted statuses (default: any 2xx).
     #[serde(default)]
     pub status: Vec<u16>,
@@ -252,8 +258,8 @@ impl Scenario {
                 if !["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"].contains(&st.method.as_str()) {
                     return Err(invalid(format!("method {:?} is not an HTTP method", st.method)));
                 }
-                if st.json.is_some() && st.form.is_some() {
-                    return Err(invalid("give at most one of `json` and `form`".into()));
+                if [st.json.is_some(), st.form.is_some(), st.body.is_some()].iter().filter(|x| **x).count() > 1 {
+                    return Err(invalid("give at most one of `json`, `form` and `body`".into()));
                 }
             }
         }

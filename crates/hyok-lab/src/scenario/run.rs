@@ -93,6 +93,9 @@ impl Runner {
         let mut vars = Vars::new();
         flatten("", &Value::Object(info.credentials.clone()), &mut vars);
         vars.insert("region".into(), Value::String(info.region.clone()));
+        if let Ok(pem) = std::fs::read_to_string(info.lab_dir.join(&info.ca.public_root)) {
+            vars.insert("lab.public_root_pem".into(), Value::String(pem));
+        }
         for s in &info.services {
             vars.insert(format!("service.{}.host", s.name), Value::String(s.host.clone()));
             vars.insert(format!("service.{}.lab_url", s.name), Value::String(s.lab_url.clone()));
@@ -131,10 +134,13 @@ impl Runner {
     /// Run `scenario` up to task `until` (inclusive); `on_task` sees each task as it ends.
     pub async fn run(&mut self, scenario: &Scenario, until: Option<u32>, on_task: &(dyn Fn(&TaskResult) + Sync)) -> Report {
         let started = Instant::now();
+        // Knobs are kept as written; `{{…}}` inside them is rendered when a step uses them.
         for (k, v) in &scenario.vars {
-            if let Ok(j) = render_value(v, &self.vars) {
-                self.vars.insert(k.clone(), j);
-            }
+            let j = match v {
+                toml::Value::String(s) => Value::String(s.clone()),
+                other => render_value(other, &Vars::new()).unwrap_or(Value::Null),
+            };
+            self.vars.insert(k.clone(), j);
         }
         let mut tasks = Vec::new();
         let mut failure: Option<(u32, String)> = None;
@@ -263,6 +269,9 @@ impl Runner {
         let url = format!("{base}{path}");
         let auth = Auth::parse(&render(&step.auth, &self.vars)?)?;
         let body = match (&step.json, &step.form) {
+            _ if step.body.is_some() => {
+                Some((Bytes::from(render(step.body.as_deref().unwrap_or_default(), &self.vars)?), "text/plain"))
+            }
             (Some(j), _) => Some((Bytes::from(serde_json::to_vec(&render_value(j, &self.vars)?).map_err(|e| e.to_string())?), "application/json")),
             (None, Some(f)) => {
                 let mut pairs = Vec::new();
@@ -283,8 +292,9 @@ impl Runner {
                 Some(p) => format!("{base}{}", render(p, &self.vars)?),
                 None => url.clone(),
             };
-            // Captures may be needed to build the wait path (e.g. the new resource's id).
-            self.capture(step, &json)?;
+            // Captures may be needed to build the wait path (e.g. the new resource's id); fields
+            // that appear only once the resource settles are captured after the wait.
+            self.capture_available(step, &json);
             let wait_url = render(&wait_url, &self.vars)?;
             let deadline = Instant::now() + Duration::from_millis(w.timeout_ms);
             loop {
@@ -308,6 +318,12 @@ impl Runner {
             }
         }
         self.capture(step, &json)?;
+        if let Some(want) = &step.expect_body {
+            let want = render(want, &self.vars)?;
+            if text != want {
+                return Err(format!("the body is {:?}, expected {want:?}", short(&text)));
+            }
+        }
         for c in &step.check {
             let field = render(&c.field, &self.vars)?;
             let got = select(&json, &field);
@@ -332,6 +348,16 @@ impl Runner {
             }
         }
         Ok(())
+    }
+
+    fn capture_available(&mut self, step: &Step, json: &Value) {
+        for (var, path) in &step.capture {
+            if let Ok(path) = render(path, &self.vars)
+                && let Some(v) = select(json, &path)
+            {
+                self.vars.insert(var.clone(), v.clone());
+            }
+        }
     }
 
     fn capture(&mut self, step: &Step, json: &Value) -> Result<(), String> {

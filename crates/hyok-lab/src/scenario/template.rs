@@ -13,8 +13,16 @@ fn as_text(v: &Value) -> String {
     }
 }
 
-/// Replace every `{{name}}` in `s`; unknown names are an error naming them.
+/// Replace every `{{name}}` in `s`; unknown names are an error naming them. A variable whose
+/// value holds `{{…}}` itself is rendered when used, so knobs can name values captured later.
 pub fn render(s: &str, vars: &Vars) -> Result<String, String> {
+    render_depth(s, vars, 0)
+}
+
+fn render_depth(s: &str, vars: &Vars, depth: usize) -> Result<String, String> {
+    if depth > 8 {
+        return Err(format!("variables refer to each other in a loop around {s:?}"));
+    }
     let mut out = String::new();
     let mut rest = s;
     while let Some(i) = rest.find("{{") {
@@ -23,7 +31,12 @@ pub fn render(s: &str, vars: &Vars) -> Result<String, String> {
         let j = after.find("}}").ok_or_else(|| format!("unclosed {{{{ in {s:?}"))?;
         let name = after[..j].trim();
         let v = vars.get(name).ok_or_else(|| format!("unknown variable {name:?} in {s:?}"))?;
-        out.push_str(&as_text(v));
+        let text = as_text(v);
+        if text.contains("{{") {
+            out.push_str(&render_depth(&text, vars, depth + 1)?);
+        } else {
+            out.push_str(&text);
+        }
         rest = &after[j + 2..];
     }
     out.push_str(rest);
@@ -38,7 +51,12 @@ pub fn render_value(v: &toml::Value, vars: &Vars) -> Result<Value, String> {
             let t = s.trim();
             if t.starts_with("{{") && t.ends_with("}}") && t.matches("{{").count() == 1 {
                 let name = t[2..t.len() - 2].trim();
-                vars.get(name).cloned().ok_or_else(|| format!("unknown variable {name:?}"))?
+                match vars.get(name).ok_or_else(|| format!("unknown variable {name:?}"))? {
+                    Value::String(inner) if inner.contains("{{") => {
+                        render_value(&toml::Value::String(inner.clone()), vars)?
+                    }
+                    other => other.clone(),
+                }
             } else {
                 Value::String(render(s, vars)?)
             }

@@ -49,11 +49,10 @@ impl Drop for TempDir {
 }
 
 pub struct Lab {
-    pub host: LoopbackHost,
+    /// Keeps the hosted servers alive.
+    _host: LoopbackHost,
     pub tenancy: Tenancy,
-    pub keys: KeyStore,
     pub kms: Arc<InProcessKms>,
-    pub os: Arc<ObjectStorage>,
     pub client: HttpClient,
     pub dir: TempDir,
 }
@@ -84,7 +83,7 @@ impl Lab {
             tenancy_id: tenancy.tenancy_id.clone(),
         };
         let os = Arc::new(tweak(ObjectStorage::new(config, OsDeps { kms: client_kms }).expect("object storage")));
-        let verifier = Arc::new(SignatureVerifier::new(keys.clone()));
+        let verifier = Arc::new(SignatureVerifier::new(keys));
         let ca = host.public_ca();
         let cert = ca.issue_server(&[HOST]).expect("cert");
         let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
@@ -101,7 +100,7 @@ impl Lab {
             hyok_core::tls::client_config(ca.cert_pem()).expect("client tls"),
         )
         .with_max_response(64 * 1024 * 1024);
-        Self { host, tenancy, keys, kms, os, client, dir }
+        Self { _host: host, tenancy, kms, client, dir }
     }
 
     pub fn url(path: &str) -> String {
@@ -126,13 +125,14 @@ impl Lab {
 
     /// PUT an object as the `oci` CLI does: only `date (request-target) host` signed.
     pub async fn put_object(&self, bucket: &str, name: &str, data: Bytes, headers: &[(&str, &str)]) -> Reply {
-        let mut b = Request::put(Self::url(&obj_path(bucket, name)))
+        let b = Request::put(Self::url(&obj_path(bucket, name)))
             .header("content-type", "application/octet-stream")
             .header("content-length", data.len().to_string());
-        for (k, v) in headers {
-            b = b.header(*k, *v);
-        }
         let (mut parts, ()) = b.body(()).expect("request").into_parts();
+        for (k, v) in headers {
+            let name = http::HeaderName::try_from(*k).expect("name");
+            parts.headers.insert(name, http::HeaderValue::from_str(v).expect("value"));
+        }
         hyok_oci::sign_parts(&mut parts, None, self.tenancy.api_key.private_key(), &self.tenancy.key_id(), None)
             .expect("sign");
         self.send(Request::from_parts(parts, Body::from(data))).await

@@ -1,0 +1,7 @@
+//! Integration tests of Object Storage over real sockets, real TLS and signed requests.
+
+mod buckets;
+mod http_kms;
+mod hyok;
+mod objects;
+mod support;
