@@ -22,6 +22,8 @@ pub struct Handles {
     pub certificates: Option<hyok_oci::CertificatesService>,
     /// CipherTrust Manager in AMS.
     pub ctm: Option<Arc<hyok_ctm::Ctm>>,
+    /// The API Gateway control plane.
+    pub apigateway: Option<Arc<hyok_apigw::ApiGatewayService>>,
 }
 
 /// RSA keys made on blocking threads at the start of `Lab::start`.
@@ -166,6 +168,18 @@ pub async fn start_all(
         verifier.clone(),
     );
     serve_public(lab, cfg, "oci-certificates", port, hyok_oci::certificates::router(certificates.clone())).await?;
+
+    // API Gateway: the control plane; each gateway's data plane appears at run time (Task 6).
+    let apigw = Arc::new(hyok_apigw::ApiGatewayService::new(hyok_apigw::ControlDeps {
+        host: Arc::new(lab.host.clone()),
+        net: lab.net.clone(),
+        certificates: certificates.clone(),
+        verifier: verifier.clone(),
+        compartments: compartments.clone(),
+        public_ca_pem: lab.public_ca.cert_pem().to_string(),
+    }));
+    serve_public(lab, cfg, "oci-apigateway", port, hyok_apigw::control::router(apigw.clone())).await?;
+    lab.handles.apigateway = Some(apigw);
     lab.handles.certificates = Some(certificates);
 
     // CipherTrust Manager serves its web interface with a certificate from its own CA.

@@ -288,14 +288,13 @@ impl Runner {
             return Err(format!("{} {url} answered HTTP {status}: {}", step.method, short(&text)));
         }
         if let Some(w) = &step.wait {
+            // Captures may be needed to build the wait path (e.g. the new resource's id); fields
+            // that appear only once the resource settles are captured after the wait.
+            self.capture_available(step, &json);
             let wait_url = match &w.path {
                 Some(p) => format!("{base}{}", render(p, &self.vars)?),
                 None => url.clone(),
             };
-            // Captures may be needed to build the wait path (e.g. the new resource's id); fields
-            // that appear only once the resource settles are captured after the wait.
-            self.capture_available(step, &json);
-            let wait_url = render(&wait_url, &self.vars)?;
             let deadline = Instant::now() + Duration::from_millis(w.timeout_ms);
             loop {
                 let (st, j, t) = self.send("GET", &wait_url, &auth, step, None, request_id).await?;
