@@ -186,6 +186,16 @@ impl KmsService {
         read(&self.keys).get(id).map(|r| r.key.clone())
     }
 
+    /// Let every vault's cached access token run out now, so the next call fetches a new one
+    /// (the lab's "an hour later" control: a rotated client secret then shows, as in OCI).
+    pub fn expire_tokens(&self) -> usize {
+        let runtimes: Vec<_> = read(&self.vaults).values().filter_map(|r| r.runtime.clone()).collect();
+        for r in &runtimes {
+            r.expire_token();
+        }
+        runtimes.len()
+    }
+
     /// Stop serving every vault endpoint (lab shutdown).
     pub async fn shutdown(&self) {
         let served: Vec<Served> = read(&self.vaults).values().filter_map(|r| r.served).collect();

@@ -160,6 +160,11 @@ impl VaultRuntime {
         g.as_ref().filter(|c| Instant::now() < c.refresh_at).map(|c| c.token.clone())
     }
 
+    /// Forget the cached token, as when its lifetime has run out.
+    pub fn expire_token(&self) {
+        *self.token.write().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// Forget the cached token if it is still `stale` (a 401 from the vendor said so).
     fn drop_token(&self, stale: &str) {
         let mut g = self.token.write().unwrap_or_else(|p| p.into_inner());
@@ -255,7 +260,9 @@ impl VaultRuntime {
                 return Ok(v);
             }
             // The API gateway's own errors carry a numeric `code`; the vendor's a string.
-            if status == StatusCode::NOT_FOUND && v["code"].is_number() {
+            // The gateway's own 404 is `{"code": 404, "message": "Not Found"}`; a 404 that CTM
+            // itself sent through the gateway carries CTM's `codeDesc` (or the vendor's string code).
+            if status == StatusCode::NOT_FOUND && v["code"].as_u64() == Some(404) && v.get("codeDesc").is_none() {
                 let path = http::Uri::try_from(url.as_str()).map(|u| u.path().to_string()).unwrap_or(url.clone());
                 return Err(VendorError::GatewayNotFound { path });
             }

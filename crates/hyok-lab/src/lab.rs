@@ -507,6 +507,17 @@ fn admin_router(lab: Arc<Lab>) -> Router {
             }),
         )
         .route(
+            "/time/expire-tokens",
+            post(|State(lab): State<Arc<Lab>>, headers: HeaderMap| async move {
+                if !authorised(&lab, &headers) {
+                    return Err(StatusCode::UNAUTHORIZED);
+                }
+                // Cached access tokens run out as if their hour had passed.
+                let n = lab.handles.kms.as_ref().map(|k| k.expire_tokens()).unwrap_or(0);
+                Ok(Json(serde_json::json!({ "expired": n })))
+            }),
+        )
+        .route(
             "/events",
             get(|State(lab): State<Arc<Lab>>, headers: HeaderMap, Query(q): Query<EventsQuery>| async move {
                 if !authorised(&lab, &headers) {

@@ -103,11 +103,16 @@ enum ScenarioCommand {
 
 fn main() -> ExitCode {
     hyok_core::tls::install_crypto_provider();
+    let cli = Cli::parse();
+    // A running lab logs warnings (a deployment that failed, say); one-shot commands print their
+    // own explanations, so their logs stay quiet unless RUST_LOG asks.
+    let default_filter = if matches!(cli.command, Command::Up { .. }) { "warn" } else { "error" };
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

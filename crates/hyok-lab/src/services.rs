@@ -24,6 +24,8 @@ pub struct Handles {
     pub ctm: Option<Arc<hyok_ctm::Ctm>>,
     /// The API Gateway control plane.
     pub apigateway: Option<Arc<hyok_apigw::ApiGatewayService>>,
+    /// KMS for external keys.
+    pub kms: Option<Arc<hyok_kms::KmsService>>,
 }
 
 /// RSA keys made on blocking threads at the start of `Lab::start`.
@@ -180,6 +182,22 @@ pub async fn start_all(
     }));
     serve_public(lab, cfg, "oci-apigateway", port, hyok_apigw::control::router(apigw.clone())).await?;
     lab.handles.apigateway = Some(apigw);
+
+    // KMS: vaults and private endpoints on the regional host; each vault's management and
+    // crypto endpoints appear at run time (Task 14). Its own calls leave from its OSN address.
+    let kms_svc = find(cfg, "oci-kms")?.clone();
+    let kms = hyok_kms::KmsService::new(hyok_kms::KmsDeps {
+        host: Arc::new(lab.host.clone()),
+        net: lab.net.clone(),
+        verifier: verifier.clone(),
+        tenancy_id: tenancy_id.to_string(),
+        region: cfg.region.clone(),
+        kms_ip: kms_svc.ip,
+        public_ca_pem: lab.public_ca.cert_pem().to_string(),
+    })
+    .map_err(|e| svc_err("oci-kms", e))?;
+    serve_public(lab, cfg, "oci-kms", port, hyok_kms::router(kms.clone())).await?;
+    lab.handles.kms = Some(kms);
     lab.handles.certificates = Some(certificates);
 
     // CipherTrust Manager serves its web interface with a certificate from its own CA.

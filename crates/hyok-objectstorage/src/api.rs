@@ -574,6 +574,24 @@ fn object_metadata(headers: &HeaderMap) -> OciResult<(BTreeMap<String, String>, 
     Ok((meta, stored))
 }
 
+/// Read and discard a small unread request body before answering `err`, so clients that send
+/// the whole body before reading the answer see the error rather than a reset connection.
+async fn drain(body: Body, err: OciError) -> OciError {
+    const DRAIN_MAX: usize = 16 * 1024 * 1024;
+    let discard = async {
+        let mut stream = body.into_data_stream();
+        let mut seen = 0usize;
+        while let Some(Ok(chunk)) = stream.next().await {
+            seen += chunk.len();
+            if seen > DRAIN_MAX {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), discard).await;
+    err
+}
+
 fn too_large(max: u64) -> OciError {
     OciError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
@@ -604,10 +622,16 @@ async fn put_object(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_string();
-    let (b, _, _) = os.store.bucket(&bucket).map_err(|e| store_error(e, &ns, &bucket, &object))?;
+    let b = match os.store.bucket(&bucket) {
+        Ok((b, _, _)) => b,
+        Err(e) => return Err(drain(body, store_error(e, &ns, &bucket, &object)).await),
+    };
     let what = format!("object '{object}' in bucket '{bucket}'");
     // A fresh data key for this object, from KMS (and so from the external key manager).
-    let dk = os.new_data_key(b.kms_key_id.as_deref(), rid.as_str()).await.map_err(|f| kms_error(f, &what))?;
+    let dk = match os.new_data_key(b.kms_key_id.as_deref(), rid.as_str()).await {
+        Ok(dk) => dk,
+        Err(f) => return Err(drain(body, kms_error(f, &what)).await),
+    };
     let sealer = Sealer::new(&dk.plaintext, os.segment_size).map_err(OciError::internal)?;
     let tmp_path = os.store.tmp_path();
     let mut tmp = TmpFile(Some(tmp_path.clone()));

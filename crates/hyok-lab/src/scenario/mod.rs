@@ -13,6 +13,16 @@ pub use run::{Outcome, Report, Runner, TaskResult};
 /// The scenarios shipped with the lab, compiled in (name, file text).
 pub const SHIPPED: &[(&str, &str)] = &[
     ("oci-hyok-api-gateway", include_str!("../../../../scenarios/oci-hyok-api-gateway.toml")),
+    ("oci-hyok-direct", include_str!("../../../../scenarios/oci-hyok-direct.toml")),
+    ("misconfig-ecdsa-gateway-certificate", include_str!("../../../../scenarios/misconfig/ecdsa-gateway-certificate.toml")),
+    ("misconfig-gateway-ca-missing-from-private-endpoint", include_str!("../../../../scenarios/misconfig/gateway-ca-missing-from-private-endpoint.toml")),
+    ("misconfig-hub-view-not-attached", include_str!("../../../../scenarios/misconfig/hub-view-not-attached.toml")),
+    ("misconfig-missing-ingress-rule", include_str!("../../../../scenarios/misconfig/missing-ingress-rule.toml")),
+    ("misconfig-secret-rotated-after-vault", include_str!("../../../../scenarios/misconfig/secret-rotated-after-vault.toml")),
+    ("misconfig-swapped-app-credentials", include_str!("../../../../scenarios/misconfig/swapped-app-credentials.toml")),
+    ("misconfig-vault-blocked-instead-of-key", include_str!("../../../../scenarios/misconfig/vault-blocked-instead-of-key.toml")),
+    ("misconfig-wrong-backend-path", include_str!("../../../../scenarios/misconfig/wrong-backend-path.toml")),
+    ("misconfig-wrong-primary-audience", include_str!("../../../../scenarios/misconfig/wrong-primary-audience.toml")),
 ];
 
 /// Load a shipped scenario by name, or a file by path, resolving `base`.

@@ -93,6 +93,8 @@ impl Runner {
         let mut vars = Vars::new();
         flatten("", &Value::Object(info.credentials.clone()), &mut vars);
         vars.insert("region".into(), Value::String(info.region.clone()));
+        vars.insert("admin.url".into(), Value::String(info.admin.url.clone()));
+        vars.insert("admin.token".into(), Value::String(info.admin.token.clone()));
         if let Ok(pem) = std::fs::read_to_string(info.lab_dir.join(&info.ca.public_root)) {
             vars.insert("lab.public_root_pem".into(), Value::String(pem));
         }

@@ -200,3 +200,18 @@ async fn objects_survive_a_restart_and_are_read_through_kms_again() {
     assert_eq!(r.json["kmsKeyId"], key.as_str());
     std::mem::forget(lab2.dir); // the first lab owns the directory
 }
+
+#[tokio::test]
+async fn objects_over_the_size_limit_are_refused_and_not_stored() {
+    let host = hyok_test_support::LoopbackHost::new();
+    let kms = Arc::new(hyok_objectstorage::InProcessKms::new());
+    let lab = Lab::start_on(host, kms.clone(), kms, TempDir::new(), |os| os.with_max_object_bytes(100_000)).await;
+    lab.bucket("small", None).await;
+    lab.put_object("small", "big", pattern(100_001, 1), &[]).await.assert_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "RequestEntityTooLarge",
+        "100000",
+    );
+    assert!(lab.data_files().is_empty());
+    assert_eq!(lab.put_object("small", "fits", pattern(100_000, 1), &[]).await.status, StatusCode::OK);
+}
