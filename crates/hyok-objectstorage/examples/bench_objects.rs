@@ -33,10 +33,68 @@ fn raw_aes_gcm_mib_s() -> f64 {
     (total / MIB) as f64 / started.elapsed().as_secs_f64()
 }
 
+fn raw_md5_mib_s() -> f64 {
+    use md5::Digest as _;
+    let buf = vec![7u8; crypto::SEGMENT_SIZE];
+    let total = 256 * MIB;
+    let started = Instant::now();
+    let mut h = md5::Md5::new();
+    for _ in 0..total / buf.len() {
+        h.update(&buf);
+    }
+    std::hint::black_box(h.finalize());
+    (total / MIB) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// PUT and GET of the same bytes through the same TLS server and client with handlers that
+/// do nothing else: the transport's own ceiling on this machine.
+async fn tls_baseline(host: &hyok_test_support::LoopbackHost, data: Bytes) -> Result<(f64, f64), BoxError> {
+    use axum::routing::get;
+    let name = "baseline.example.com";
+    let served = data.clone();
+    let app = axum::Router::new().route(
+        "/blob",
+        get(move || {
+            let d = served.clone();
+            async move { d }
+        })
+        .put(|body: Body| async move {
+            let mut s = body.into_data_stream();
+            let mut n = 0usize;
+            while let Some(Ok(c)) = futures_util::StreamExt::next(&mut s).await {
+                n += c.len();
+            }
+            n.to_string()
+        }),
+    );
+    let cert = host.public_ca().issue_server(&[name])?;
+    let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)?;
+    let ep = Endpoint { name: "baseline".into(), kind: "test".into(), host: name.into(), ip: Ipv4Addr::new(10, 9, 9, 9), port: 443 };
+    host.host(ep, app, tls).await?;
+    let client = HttpClient::new(host.dial_from(Ipv4Addr::new(10, 0, 0, 3)), hyok_core::tls::client_config(host.public_ca().cert_pem())?)
+        .with_timeout(std::time::Duration::from_secs(300));
+    let (mut put, mut get_s) = (0.0, 0.0);
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        client.send(Request::put(format!("https://{name}/blob")).body(Body::from(data.clone()))?).await?;
+        put += started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let resp = client.send_streaming(Request::get(format!("https://{name}/blob")).body(Body::empty())?).await?;
+        let mut body = resp.into_body();
+        while let Some(frame) = body.frame().await {
+            std::hint::black_box(frame?);
+        }
+        get_s += started.elapsed().as_secs_f64();
+    }
+    let mib = (data.len() / MIB * ROUNDS) as f64;
+    Ok((mib / put, mib / get_s))
+}
+
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     hyok_core::tls::install_crypto_provider();
     let raw = raw_aes_gcm_mib_s();
+    let raw_md5 = raw_md5_mib_s();
 
     let host = hyok_test_support::LoopbackHost::new();
     let kms = Arc::new(InProcessKms::new());
@@ -108,7 +166,10 @@ async fn main() -> Result<(), BoxError> {
     }
     let mib = (OBJECT / MIB * ROUNDS) as f64;
     let (put, get) = (mib / put_secs, mib / get_secs);
+    let (base_put, base_get) = tls_baseline(&host, data.clone()).await?;
     println!("raw AES-256-GCM (aes-gcm, 1 core, 64 KiB segments): {raw:8.1} MiB/s");
+    println!("raw MD5 (md-5, 1 core):                             {raw_md5:8.1} MiB/s");
+    println!("TLS transport only, same client/server: PUT {base_put:8.1} MiB/s, GET {base_get:8.1} MiB/s");
     println!("PUT 64 MiB objects over TLS (encrypt + MD5 + disk):  {put:8.1} MiB/s ({:.0}% of raw)", 100.0 * put / raw);
     println!("GET 64 MiB objects over TLS (KMS unwrap + decrypt):  {get:8.1} MiB/s ({:.0}% of raw)", 100.0 * get / raw);
     let _ = std::fs::remove_dir_all(dir);

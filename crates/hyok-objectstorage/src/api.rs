@@ -495,29 +495,23 @@ impl Drop for TmpFile {
     }
 }
 
-struct Upload {
-    md5: [u8; 16],
-    size: u64,
-}
-
-/// Encrypt segments as they arrive and append them to `path`. Runs on a blocking thread so
-/// hashing and AES run in parallel with receiving the body.
+/// Encrypt segments as they arrive and append them to `path`; returns the plaintext size. Runs
+/// on a blocking thread so AES and disk writes overlap with receiving the body (and with MD5,
+/// which another thread computes).
 fn seal_worker(
     path: PathBuf,
     mut sealer: Sealer,
     mut rx: tokio::sync::mpsc::Receiver<(Vec<u8>, bool)>,
     back: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
-) -> Result<Upload, String> {
+) -> Result<u64, String> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(&path)
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     file.write_all(sealer.header()).map_err(|e| format!("write failed: {e}"))?;
-    let mut md5 = Md5::new();
     let mut size = 0u64;
     while let Some((mut buf, last)) = rx.blocking_recv() {
-        md5.update(&buf);
         size += buf.len() as u64;
         sealer.seal(&mut buf, last).map_err(|e| e.to_string())?;
         file.write_all(&buf).map_err(|e| format!("write failed: {e}"))?;
@@ -525,10 +519,19 @@ fn seal_worker(
         let _ = back.send(buf);
         if last {
             file.flush().map_err(|e| format!("write failed: {e}"))?;
-            return Ok(Upload { md5: md5.finalize().into(), size });
+            return Ok(size);
         }
     }
     Err("upload ended before its last segment".into())
+}
+
+/// MD5 of everything sent to `rx`, on its own blocking thread.
+fn md5_worker(mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> [u8; 16] {
+    let mut md5 = Md5::new();
+    while let Some(b) = rx.blocking_recv() {
+        md5.update(&b);
+    }
+    md5.finalize().into()
 }
 
 fn parse_content_md5(headers: &HeaderMap) -> OciResult<Option<[u8; 16]>> {
@@ -639,6 +642,8 @@ async fn put_object(
     let (tx, rx) = tokio::sync::mpsc::channel::<(Vec<u8>, bool)>(2);
     let (back_tx, mut back_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     let worker = tokio::task::spawn_blocking(move || seal_worker(tmp_path, sealer, rx, back_tx));
+    let (md5_tx, md5_rx) = tokio::sync::mpsc::channel::<Bytes>(64);
+    let md5_worker = tokio::task::spawn_blocking(move || md5_worker(md5_rx));
     let new_buf = |back: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>| {
         back.try_recv().unwrap_or_else(|_| Vec::with_capacity(seg + crypto::TAG_LEN))
     };
@@ -660,6 +665,10 @@ async fn put_object(
             failure = Some(too_large(os.max_object_bytes));
             break;
         }
+        if md5_tx.send(chunk.clone()).await.is_err() {
+            failure = Some(OciError::internal("MD5 worker stopped"));
+            break;
+        }
         let mut data = &chunk[..];
         while !data.is_empty() {
             if cur.len() == seg {
@@ -678,20 +687,25 @@ async fn put_object(
         let _ = tx.send((cur, true)).await;
     }
     drop(tx);
+    drop(md5_tx);
     let sealed = worker.await.map_err(OciError::internal)?;
+    let md5 = md5_worker.await.map_err(OciError::internal)?;
     if let Some(f) = failure {
         return Err(f);
     }
-    let upload = sealed.map_err(OciError::internal)?;
+    let size = sealed.map_err(OciError::internal)?;
+    if size != received {
+        return Err(OciError::internal(format!("sealed {size} of {received} received bytes")));
+    }
     if let Some(expected) = expected_md5
-        && expected != upload.md5
+        && expected != md5
     {
         return Err(OciError::new(
             StatusCode::BAD_REQUEST,
             "UnmatchedContentMD5",
             format!(
                 "The computed MD5 of the request body ({}) does not match the Content-MD5 header ({})",
-                B64.encode(upload.md5),
+                B64.encode(md5),
                 B64.encode(expected)
             ),
         ));
@@ -700,8 +714,8 @@ async fn put_object(
     let record = ObjectRecord {
         name: object.clone(),
         data_file: String::new(),
-        size: upload.size,
-        md5: B64.encode(upload.md5),
+        size,
+        md5: B64.encode(md5),
         etag: uuid::Uuid::new_v4().to_string(),
         time_created: oci_time_ms(now_ms),
         modified_ms: now_ms,
@@ -797,21 +811,32 @@ fn open_worker(
     if plain != expected_size {
         return fail(format!("object file holds {plain} bytes but its metadata says {expected_size}"));
     }
+    // Read up to BATCH segments per syscall into one buffer; each decrypted segment is sent as
+    // a zero-copy slice of it.
+    const BATCH: u64 = 16;
+    let full = (seg + crypto::TAG_LEN) as u64;
     let mut remaining = total - crypto::HEADER_LEN as u64;
-    for i in 0..segments {
-        let last = i + 1 == segments;
-        let len = if last { remaining } else { (seg + crypto::TAG_LEN) as u64 };
+    let mut i = 0u64;
+    while i < segments {
+        let n = BATCH.min(segments - i);
+        let len = if i + n == segments { remaining } else { n * full };
         remaining -= len;
-        let mut buf = BytesMut::zeroed(len as usize);
-        if let Err(e) = file.read_exact(&mut buf) {
-            return fail(format!("cannot read segment {i}: {e}"));
+        let mut batch = BytesMut::zeroed(len as usize);
+        if let Err(e) = file.read_exact(&mut batch) {
+            return fail(format!("cannot read segments {i}..{}: {e}", i + n));
         }
-        match opener.open(&mut buf, last) {
-            Ok(n) => buf.truncate(n),
-            Err(e) => return fail(e.to_string()),
-        }
-        if tx.blocking_send(Ok(buf.freeze())).is_err() {
-            return; // the client went away
+        for _ in 0..n {
+            let last = i + 1 == segments;
+            let take = if last { batch.len() } else { full as usize };
+            let mut one = batch.split_to(take);
+            match opener.open(&mut one, last) {
+                Ok(plain) => one.truncate(plain),
+                Err(e) => return fail(e.to_string()),
+            }
+            if tx.blocking_send(Ok(one.freeze())).is_err() {
+                return; // the client went away
+            }
+            i += 1;
         }
     }
 }
@@ -827,7 +852,7 @@ async fn get_object(
     let what = format!("object '{object}' in bucket '{bucket}'");
     // No cache by default: every read unwraps its key through KMS, so a block applies at once.
     let dek = os.unwrap_data_key(&record.encryption, rid.as_str()).await.map_err(|f| kms_error(f, &what))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     let size = record.size;
     let w = what.clone();
     tokio::task::spawn_blocking(move || open_worker(file, dek, size, tx, w));

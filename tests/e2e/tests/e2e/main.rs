@@ -1,4 +1,5 @@
 //! End-to-end tests: a whole lab in-process, driven the way a person on the host drives it.
 
 mod host_tools;
+mod scenarios;
 mod support;
