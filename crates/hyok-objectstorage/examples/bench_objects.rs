@@ -69,10 +69,19 @@ async fn tls_baseline(host: &hyok_test_support::LoopbackHost, data: Bytes) -> Re
     );
     let cert = host.public_ca().issue_server(&[name])?;
     let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)?;
-    let ep = Endpoint { name: "baseline".into(), kind: "test".into(), host: name.into(), ip: Ipv4Addr::new(10, 9, 9, 9), port: 443 };
+    let ep = Endpoint {
+        name: "baseline".into(),
+        kind: "test".into(),
+        host: name.into(),
+        ip: Ipv4Addr::new(10, 9, 9, 9),
+        port: 443,
+    };
     host.host(ep, app, tls).await?;
-    let client = HttpClient::new(host.dial_from(Ipv4Addr::new(10, 0, 0, 3)), hyok_core::tls::client_config(host.public_ca().cert_pem())?)
-        .with_timeout(std::time::Duration::from_secs(300));
+    let client = HttpClient::new(
+        host.dial_from(Ipv4Addr::new(10, 0, 0, 3)),
+        hyok_core::tls::client_config(host.public_ca().cert_pem())?,
+    )
+    .with_timeout(std::time::Duration::from_secs(300));
     let (mut put, mut get_s) = (0.0, 0.0);
     for _ in 0..ROUNDS {
         let started = Instant::now();
@@ -112,15 +121,26 @@ async fn main() -> Result<(), BoxError> {
     let os = Arc::new(ObjectStorage::new(config, OsDeps { kms: kms.clone() })?);
     let cert = host.public_ca().issue_server(&[HOST])?;
     let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)?;
-    let ep = Endpoint { name: "objectstorage".into(), kind: "objectstorage".into(), host: HOST.into(), ip: Ipv4Addr::new(134, 70, 24, 1), port: 443 };
+    let ep = Endpoint {
+        name: "objectstorage".into(),
+        kind: "objectstorage".into(),
+        host: HOST.into(),
+        ip: Ipv4Addr::new(134, 70, 24, 1),
+        port: 443,
+    };
     let router = hyok_objectstorage::router(os, Arc::new(SignatureVerifier::new(keys)));
     host.host(ep, router, tls).await?;
-    let client = HttpClient::new(host.dial_from(Ipv4Addr::new(10, 0, 0, 2)), hyok_core::tls::client_config(host.public_ca().cert_pem())?)
-        .with_timeout(std::time::Duration::from_secs(300));
+    let client = HttpClient::new(
+        host.dial_from(Ipv4Addr::new(10, 0, 0, 2)),
+        hyok_core::tls::client_config(host.public_ca().cert_pem())?,
+    )
+    .with_timeout(std::time::Duration::from_secs(300));
 
-    let sign = |req: &mut http::Request<Bytes>| hyok_oci::sign_request(req, tenancy.api_key.private_key(), &tenancy.key_id());
-    let mut req = Request::post(format!("https://{HOST}/n/frbench/b"))
-        .body(Bytes::from(serde_json::to_vec(&serde_json::json!({"name": "bench", "compartmentId": tenancy.compartment_id, "kmsKeyId": key}))?))?;
+    let sign =
+        |req: &mut http::Request<Bytes>| hyok_oci::sign_request(req, tenancy.api_key.private_key(), &tenancy.key_id());
+    let mut req = Request::post(format!("https://{HOST}/n/frbench/b")).body(Bytes::from(serde_json::to_vec(
+        &serde_json::json!({"name": "bench", "compartmentId": tenancy.compartment_id, "kmsKeyId": key}),
+    )?))?;
     sign(&mut req)?;
     let r = client.send(req.map(Body::from)).await?;
     if r.status() != StatusCode::OK {

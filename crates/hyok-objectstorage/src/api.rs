@@ -63,7 +63,10 @@ pub fn router(os: Arc<ObjectStorage>, verifier: Arc<SignatureVerifier>) -> Route
         .route("/n/{ns}/b", get(list_buckets).post(create_bucket))
         .route("/n/{ns}/b/{bucket}", get(get_bucket).head(head_bucket).delete(delete_bucket))
         .route("/n/{ns}/b/{bucket}/o", get(list_objects))
-        .route("/n/{ns}/b/{bucket}/o/{*object}", put(put_object).get(get_object).head(head_object).delete(delete_object))
+        .route(
+            "/n/{ns}/b/{bucket}/o/{*object}",
+            put(put_object).get(get_object).head(head_object).delete(delete_object),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
@@ -94,7 +97,9 @@ fn bucket_not_found(ns: &str, bucket: &str) -> OciError {
     OciError::new(
         StatusCode::NOT_FOUND,
         "BucketNotFound",
-        format!("Either the bucket named '{bucket}' does not exist in the namespace '{ns}' or you are not authorized to access it"),
+        format!(
+            "Either the bucket named '{bucket}' does not exist in the namespace '{ns}' or you are not authorized to access it"
+        ),
     )
 }
 
@@ -113,7 +118,9 @@ fn store_error(e: StoreError, ns: &str, bucket: &str, object: &str) -> OciError 
         StoreError::BucketExists => OciError::new(
             StatusCode::CONFLICT,
             "BucketAlreadyExists",
-            format!("Either the bucket '{bucket}' in namespace '{ns}' already exists or you are not authorized to create it"),
+            format!(
+                "Either the bucket '{bucket}' in namespace '{ns}' already exists or you are not authorized to create it"
+            ),
         ),
         StoreError::BucketNotEmpty => OciError::new(
             StatusCode::CONFLICT,
@@ -146,7 +153,9 @@ pub fn kms_error(f: KmsFailure, what: &str) -> OciError {
         KmsFailure::Unreachable { detail } => OciError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "KmsUnavailable",
-            format!("The key manager for the KMS key of {what} is unreachable, so {what} is unavailable right now; no data was lost. ({detail})"),
+            format!(
+                "The key manager for the KMS key of {what} is unreachable, so {what} is unavailable right now; no data was lost. ({detail})"
+            ),
         ),
         KmsFailure::BadCiphertext { detail } => {
             tracing::error!(%what, %detail, "KMS refused a stored wrapped data key");
@@ -556,9 +565,8 @@ fn object_metadata(headers: &HeaderMap) -> OciResult<(BTreeMap<String, String>, 
             if rest.is_empty() {
                 return Err(OciError::invalid_parameter("opc-meta- header names need a suffix"));
             }
-            let v = value
-                .to_str()
-                .map_err(|_| OciError::invalid_parameter(format!("{name} must be printable ASCII")))?;
+            let v =
+                value.to_str().map_err(|_| OciError::invalid_parameter(format!("{name} must be printable ASCII")))?;
             total += name.as_str().len() + v.len();
             meta.insert(name.as_str().to_string(), v.to_string());
         }

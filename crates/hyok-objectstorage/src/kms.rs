@@ -187,9 +187,11 @@ impl HttpKmsClient {
             .map_err(|e| KmsFailure::Unreachable { detail: format!("cannot sign the KMS request: {e}") })?;
         let mut req = req.map(Body::from);
         req.extensions_mut().insert(HopName(HOP.to_string()));
-        let resp = self.http.send(req).await.map_err(|e| KmsFailure::Unreachable {
-            detail: format!("{op} at {endpoint} failed: {e}"),
-        })?;
+        let resp = self
+            .http
+            .send(req)
+            .await
+            .map_err(|e| KmsFailure::Unreachable { detail: format!("{op} at {endpoint} failed: {e}") })?;
         let status = resp.status();
         let json: Value = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
         if status.is_success() {
@@ -226,7 +228,8 @@ impl KmsClient for HttpKmsClient {
         request_id: &'a str,
     ) -> BoxFuture<'a, Result<DataKey, KmsFailure>> {
         Box::pin(async move {
-            let body = json!({"keyId": key_id, "keyShape": {"algorithm": "AES", "length": 32}, "includePlaintextKey": true});
+            let body =
+                json!({"keyId": key_id, "keyShape": {"algorithm": "AES", "length": 32}, "includePlaintextKey": true});
             let v = self.call("generateDataEncryptionKey", key_id, body, request_id).await?;
             let plaintext = decode_key(v["plaintext"].as_str(), "plaintext key")?;
             let wrapped = v["ciphertext"]
@@ -255,7 +258,8 @@ impl KmsClient for HttpKmsClient {
         Box::pin(async move {
             // A data key without its plaintext: exercises the key (and its external key manager)
             // without handing any key material to Object Storage.
-            let body = json!({"keyId": key_id, "keyShape": {"algorithm": "AES", "length": 32}, "includePlaintextKey": false});
+            let body =
+                json!({"keyId": key_id, "keyShape": {"algorithm": "AES", "length": 32}, "includePlaintextKey": false});
             self.call("generateDataEncryptionKey", key_id, body, request_id).await.map(|_| ())
         })
     }
@@ -303,11 +307,8 @@ impl InProcessKms {
     pub fn create_key(&self) -> String {
         let prefix = format!("b{}", &hyok_core::ids::hex32()[..12]);
         let id = new_key_ocid(&prefix);
-        let version_id = format!(
-            "ocid1.keyversion.oc1.{}.{prefix}.aaaaaaaa{}",
-            hyok_core::ids::REGION,
-            hyok_core::ids::hex32()
-        );
+        let version_id =
+            format!("ocid1.keyversion.oc1.{}.{prefix}.aaaaaaaa{}", hyok_core::ids::REGION, hyok_core::ids::hex32());
         self.lock().insert(id.clone(), LocalKey { kek: crypto::random_key(), version_id, blocked: false });
         id
     }
@@ -408,8 +409,12 @@ mod tests {
 
     #[test]
     fn crypto_endpoint_comes_from_the_key_ocid() {
-        let id = "ocid1.key.oc1.eu-frankfurt-1.bbpfhl7baaeug.abtheljrgqkhtpv4x7kc2xxpkbd6cojyrnbrfzw6c2shg2ms6yvdb2ju5xmq";
-        assert_eq!(crypto_endpoint(id).as_deref(), Some("https://bbpfhl7baaeug-crypto.kms.eu-frankfurt-1.oraclecloud.com"));
+        let id =
+            "ocid1.key.oc1.eu-frankfurt-1.bbpfhl7baaeug.abtheljrgqkhtpv4x7kc2xxpkbd6cojyrnbrfzw6c2shg2ms6yvdb2ju5xmq";
+        assert_eq!(
+            crypto_endpoint(id).as_deref(),
+            Some("https://bbpfhl7baaeug-crypto.kms.eu-frankfurt-1.oraclecloud.com")
+        );
         assert_eq!(crypto_endpoint("ocid1.key.oc1.eu-frankfurt-1.aaaa"), None);
         assert_eq!(crypto_endpoint("ocid1.vault.oc1.eu-frankfurt-1.x.y"), None);
         assert_eq!(crypto_endpoint("ocid1.key.oc1.eu-frankfurt-1.EVIL/host.y"), None);

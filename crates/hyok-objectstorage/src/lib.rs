@@ -195,7 +195,9 @@ impl ObjectStorage {
     async fn unwrap_data_key(&self, enc: &store::Encryption, request_id: &str) -> Result<[u8; 32], KmsFailure> {
         let Some(key_id) = enc.kms_key_id.as_deref() else {
             return crypto::unwrap_key(&self.oracle_key, &enc.wrapped_dek, ORACLE_AAD).ok_or_else(|| {
-                KmsFailure::BadCiphertext { detail: "the Oracle-managed master key does not unwrap this data key".into() }
+                KmsFailure::BadCiphertext {
+                    detail: "the Oracle-managed master key does not unwrap this data key".into(),
+                }
             });
         };
         if let Some(k) = self.dek_cache.as_ref().and_then(|c| c.get(&enc.wrapped_dek)) {

@@ -212,8 +212,12 @@ impl Store {
 
     /// Buckets of a compartment, by name.
     pub fn list_buckets(&self, compartment_id: &str) -> Vec<BucketRecord> {
-        let mut v: Vec<BucketRecord> =
-            self.lock().values().filter(|b| b.record.compartment_id == compartment_id).map(|b| b.record.clone()).collect();
+        let mut v: Vec<BucketRecord> = self
+            .lock()
+            .values()
+            .filter(|b| b.record.compartment_id == compartment_id)
+            .map(|b| b.record.clone())
+            .collect();
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }

@@ -9,6 +9,7 @@ mod template;
 
 pub use format::{Auth, Check, Expect, Scenario, ScenarioError, Step, Task, Wait};
 pub use run::{Outcome, Report, Runner, TaskResult};
+pub(crate) use run::{authorize, lab_signer};
 
 /// The scenarios shipped with the lab, compiled in (name, file text).
 pub const SHIPPED: &[(&str, &str)] = &[

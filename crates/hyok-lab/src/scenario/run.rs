@@ -81,6 +81,40 @@ fn flatten(prefix: &str, v: &Value, out: &mut Vars) {
     }
 }
 
+/// The lab user's OCI signing key and key id (`tenancy/user/fingerprint`), when lab.json has them.
+pub(crate) fn lab_signer(info: &LabInfo) -> Result<Option<(rsa::PrivateKey, String)>, String> {
+    let Some(oci) = info.credentials.get("oci") else { return Ok(None) };
+    let field = |k: &str| oci.get(k).and_then(Value::as_str).unwrap_or_default();
+    let (key_file, fp) = (field("key_file"), field("fingerprint"));
+    if key_file.is_empty() || fp.is_empty() {
+        return Ok(None);
+    }
+    let path = info.lab_dir.join(key_file);
+    let pem = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let key = hyok_oci::ApiKey::from_pem(&pem).map_err(|e| e.to_string())?;
+    Ok(Some((key.private_key().clone(), format!("{}/{}/{fp}", field("tenancy"), field("user")))))
+}
+
+/// Put `auth` on a buffered request (OCI signature, Basic or Bearer).
+pub(crate) fn authorize(req: &mut http::Request<Bytes>, auth: &Auth, signer: Option<&(rsa::PrivateKey, String)>) -> Result<(), String> {
+    match auth {
+        Auth::None => {}
+        Auth::Oci => {
+            let (key, key_id) = signer.ok_or("lab.json has no OCI credentials to sign with")?;
+            hyok_oci::sign_request(req, key, key_id).map_err(|e| e.to_string())?;
+        }
+        Auth::Basic(u, p) => {
+            use base64::Engine;
+            let v = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+            req.headers_mut().insert("authorization", format!("Basic {v}").parse().map_err(|_| "bad basic credentials")?);
+        }
+        Auth::Bearer(t) => {
+            req.headers_mut().insert("authorization", format!("Bearer {t}").parse().map_err(|_| "bad bearer token")?);
+        }
+    }
+    Ok(())
+}
+
 fn stamp(lab_dir: &std::path::Path) -> Option<std::time::SystemTime> {
     std::fs::metadata(LabInfo::path(lab_dir)).and_then(|m| m.modified()).ok()
 }
@@ -103,17 +137,7 @@ impl Runner {
             vars.insert(format!("service.{}.lab_url", s.name), Value::String(s.lab_url.clone()));
             vars.insert(format!("service.{}.ip", s.name), Value::String(s.virtual_ip.to_string()));
         }
-        let signer = match (info.credentials.get("oci"), vars.get("oci.key_file"), vars.get("oci.fingerprint")) {
-            (Some(_), Some(Value::String(key_file)), Some(Value::String(fp))) => {
-                let path = info.lab_dir.join(key_file);
-                let pem = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let key = hyok_oci::ApiKey::from_pem(&pem).map_err(|e| e.to_string())?;
-                let tenancy = vars.get("oci.tenancy").map(|v| v.as_str().unwrap_or_default().to_string()).unwrap_or_default();
-                let user = vars.get("oci.user").map(|v| v.as_str().unwrap_or_default().to_string()).unwrap_or_default();
-                Some((key.private_key().clone(), format!("{tenancy}/{user}/{fp}")))
-            }
-            _ => None,
-        };
+        let signer = lab_signer(&info)?;
         Ok(Self { lab_dir: lab_dir.to_path_buf(), info_stamp: stamp(lab_dir), info, client, signer, vars })
     }
 
@@ -238,21 +262,7 @@ impl Runner {
             None => Bytes::new(),
         };
         let mut req = b.body(bytes).map_err(|e| format!("bad request {method} {url}: {e}"))?;
-        match auth {
-            Auth::None => {}
-            Auth::Oci => {
-                let (key, key_id) = self.signer.as_ref().ok_or("lab.json has no OCI credentials to sign with")?;
-                hyok_oci::sign_request(&mut req, key, key_id).map_err(|e| e.to_string())?;
-            }
-            Auth::Basic(u, p) => {
-                use base64::Engine;
-                let v = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-                req.headers_mut().insert("authorization", format!("Basic {v}").parse().map_err(|_| "bad basic credentials")?);
-            }
-            Auth::Bearer(t) => {
-                req.headers_mut().insert("authorization", format!("Bearer {t}").parse().map_err(|_| "bad bearer token")?);
-            }
-        }
+        authorize(&mut req, auth, self.signer.as_ref())?;
         let (parts, bytes) = req.into_parts();
         let resp = self
             .client

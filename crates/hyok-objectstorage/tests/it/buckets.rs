@@ -54,9 +54,8 @@ async fn bucket_lifecycle_with_a_customer_managed_key() {
     assert_eq!(r.status, StatusCode::OK);
     let names: Vec<&str> = r.json.as_array().expect("array").iter().map(|b| b["name"].as_str().expect("n")).collect();
     assert_eq!(names, vec!["OCI_EKMS_Test_Bucket", "plain-bucket"]);
-    let r = lab
-        .call(Method::GET, &format!("/n/{NS}/b?compartmentId={}&limit=1", lab.tenancy.compartment_id), None)
-        .await;
+    let r =
+        lab.call(Method::GET, &format!("/n/{NS}/b?compartmentId={}&limit=1", lab.tenancy.compartment_id), None).await;
     assert_eq!(r.json.as_array().expect("array").len(), 1);
     let next = r.header("opc-next-page").to_string();
     assert!(!next.is_empty());
@@ -88,7 +87,10 @@ async fn bucket_lifecycle_with_a_customer_managed_key() {
         "BucketNotEmpty",
         "plain-bucket",
     );
-    assert_eq!(lab.call(Method::DELETE, &format!("/n/{NS}/b/plain-bucket/o/x"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        lab.call(Method::DELETE, &format!("/n/{NS}/b/plain-bucket/o/x"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(lab.call(Method::DELETE, &format!("/n/{NS}/b/plain-bucket"), None).await.status, StatusCode::NO_CONTENT);
     lab.call(Method::GET, &format!("/n/{NS}/b/plain-bucket"), None).await.assert_error(
         StatusCode::NOT_FOUND,
@@ -131,7 +133,11 @@ async fn unusable_kms_keys_and_bad_bodies_are_refused() {
         "disabled or blocked",
     );
     // Nothing was created by the failures.
-    lab.call(Method::GET, &format!("/n/{NS}/b/b1"), None).await.assert_error(StatusCode::NOT_FOUND, "BucketNotFound", "b1");
+    lab.call(Method::GET, &format!("/n/{NS}/b/b1"), None).await.assert_error(
+        StatusCode::NOT_FOUND,
+        "BucketNotFound",
+        "b1",
+    );
 
     post(json!({"compartmentId": c})).await.assert_error(StatusCode::BAD_REQUEST, "MissingParameter", "name");
     post(json!({"name": "has space", "compartmentId": c})).await.assert_error(

@@ -37,7 +37,9 @@ fn failure(f: KmsFailure) -> OciError {
         KmsFailure::KeyDisabled { detail, .. } => OciError::incorrect_state(detail),
         KmsFailure::KeyNotFound { detail, .. } => OciError::not_found(detail),
         KmsFailure::BadCiphertext { detail } => OciError::invalid_parameter(detail),
-        KmsFailure::Unreachable { detail } => OciError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", detail),
+        KmsFailure::Unreachable { detail } => {
+            OciError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", detail)
+        }
         other => OciError::internal(other),
     }
 }
@@ -100,7 +102,8 @@ async fn object_storage_uses_a_real_kms_crypto_endpoint_over_https() {
     let app = hyok_oci::signing::protect(app, Arc::new(SignatureVerifier::new(keys)));
     let cert = host.public_ca().issue_server(&[&kms_host]).expect("cert");
     let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
-    let ep = Endpoint { name: "kms-crypto test".into(), kind: "kms-crypto".into(), host: kms_host, ip: KMS_IP, port: 443 };
+    let ep =
+        Endpoint { name: "kms-crypto test".into(), kind: "kms-crypto".into(), host: kms_host, ip: KMS_IP, port: 443 };
     host.host(ep, app, tls).await.expect("host kms");
 
     let client = HttpKmsClient::new(
@@ -133,7 +136,10 @@ async fn object_storage_uses_a_real_kms_crypto_endpoint_over_https() {
     assert_eq!(get_call.op, "decrypt");
     for s in &seen {
         assert_eq!(s.key_id, service_key_id);
-        assert_eq!(s.signed, ["date", "(request-target)", "host", "content-length", "content-type", "x-content-sha256"]);
+        assert_eq!(
+            s.signed,
+            ["date", "(request-target)", "host", "content-length", "content-type", "x-content-sha256"]
+        );
     }
     let hops = host.events().by_request("test-get-1");
     let hop = hops.iter().find(|h| h.hop == kms::HOP).expect("hop recorded");

@@ -41,7 +41,10 @@ async fn blocked_key_stops_reads_and_writes_and_unblocking_restores_the_same_byt
         "KmsKeyDisabled",
         "OCI_EKMS_Test_Bucket",
     );
-    assert_eq!(lab.call(Method::HEAD, &obj_path("OCI_EKMS_Test_Bucket", "report.pdf"), None).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        lab.call(Method::HEAD, &obj_path("OCI_EKMS_Test_Bucket", "report.pdf"), None).await.status,
+        StatusCode::CONFLICT
+    );
     // Nothing was lost while blocked.
     assert_eq!(lab.data_files().len(), 1);
 
@@ -117,7 +120,7 @@ async fn no_read_succeeds_after_the_block_returned() {
     let lab = Arc::new(Lab::start().await);
     let key = lab.kms.create_key();
     lab.bucket("c", Some(&key)).await;
-    let data = pattern(256 * 1024, 5);
+    let data = pattern(100 * 1024, 5);
     lab.put_object("c", "o", data.clone(), &[]).await;
     let blocked = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -154,14 +157,14 @@ async fn no_read_succeeds_after_the_block_returned() {
     }
     hyok_test_support::eventually("reads before the block", || {
         let n = ok_before.load(Ordering::SeqCst);
-        async move { if n >= 32 { Ok(()) } else { Err(format!("{n} reads so far")) } }
+        async move { if n >= 16 { Ok(()) } else { Err(format!("{n} reads so far")) } }
     })
     .await;
     lab.kms.set_blocked(&key, true);
     blocked.store(true, Ordering::SeqCst);
     hyok_test_support::eventually("refused reads after the block", || {
         let n = refused_after.load(Ordering::SeqCst);
-        async move { if n >= 64 { Ok(()) } else { Err(format!("{n} refusals so far")) } }
+        async move { if n >= 32 { Ok(()) } else { Err(format!("{n} refusals so far")) } }
     })
     .await;
     stop.store(true, Ordering::SeqCst);

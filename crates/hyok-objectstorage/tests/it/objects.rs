@@ -146,7 +146,8 @@ async fn list_objects_with_prefix_limit_start_and_delimiter() {
     };
     let r = list("").await;
     assert_eq!(r.status, StatusCode::OK);
-    let names: Vec<&str> = r.json["objects"].as_array().expect("objects").iter().map(|o| o["name"].as_str().expect("n")).collect();
+    let names: Vec<&str> =
+        r.json["objects"].as_array().expect("objects").iter().map(|o| o["name"].as_str().expect("n")).collect();
     assert_eq!(names, vec!["a/1", "a/2", "a/3", "b/1", "c"]);
     assert!(r.json["objects"][0].get("size").is_none(), "only names by default");
     assert!(r.json.get("nextStartWith").is_none());
