@@ -26,12 +26,15 @@ pub struct Handles {
     pub apigateway: Option<Arc<hyok_apigw::ApiGatewayService>>,
     /// KMS for external keys.
     pub kms: Option<Arc<hyok_kms::KmsService>>,
+    /// Object Storage.
+    pub objectstorage: Option<Arc<hyok_objectstorage::ObjectStorage>>,
 }
 
 /// RSA keys made on blocking threads at the start of `Lab::start`.
 pub struct KeyJobs {
     identity: tokio::task::JoinHandle<Result<Arc<hyok_identity::IdentityDomain>, hyok_identity::IdentityError>>,
     oci_user: tokio::task::JoinHandle<Result<hyok_oci::ApiKey, hyok_oci::Error>>,
+    objectstorage_principal: tokio::task::JoinHandle<Result<hyok_oci::ApiKey, hyok_oci::Error>>,
 }
 
 impl KeyJobs {
@@ -42,6 +45,7 @@ impl KeyJobs {
                 hyok_identity::IdentityDomain::new(hyok_identity::IdentityConfig::random())
             }),
             oci_user: tokio::task::spawn_blocking(hyok_oci::ApiKey::generate),
+            objectstorage_principal: tokio::task::spawn_blocking(hyok_oci::ApiKey::generate),
         }
     }
 }
@@ -198,6 +202,39 @@ pub async fn start_all(
     .map_err(|e| svc_err("oci-kms", e))?;
     serve_public(lab, cfg, "oci-kms", port, hyok_kms::router(kms.clone())).await?;
     lab.handles.kms = Some(kms);
+
+    // Object Storage: it calls KMS's crypto endpoints over HTTPS as its own service principal,
+    // whose key the shared verifier knows, from its address in the Oracle Services Network.
+    let os_svc = find(cfg, "oci-objectstorage")?.clone();
+    let principal =
+        keys.objectstorage_principal.await.map_err(|e| svc_err("oci-objectstorage", e))?.map_err(|e| svc_err("oci-objectstorage", e))?;
+    let principal_id = format!("{tenancy_id}/{}/{}", hyok_core::ids::ocid("user", None), principal.fingerprint());
+    oci_keys.insert(principal_id.clone(), principal.public_key());
+    let kms_client = hyok_objectstorage::HttpKmsClient::new(
+        Arc::new(lab.host.vcn_dial(os_svc.ip)),
+        lab.public_ca.cert_pem(),
+        principal,
+        principal_id,
+        lab.events.clone(),
+    )
+    .map_err(|e| svc_err("oci-objectstorage", e))?
+    .with_source(format!("objectstorage@{}", os_svc.ip));
+    // OCI namespaces are short lower-case strings generated per tenancy.
+    let namespace = format!("hyoklab{}", &hyok_core::ids::hex32()[..6]);
+    let os = Arc::new(
+        hyok_objectstorage::ObjectStorage::new(
+            hyok_objectstorage::OsConfig {
+                namespace,
+                data_dir: lab.opts.lab_dir.join("objectstorage"),
+                compartment_id: compartment_id.to_string(),
+                tenancy_id: tenancy_id.to_string(),
+            },
+            hyok_objectstorage::OsDeps { kms: Arc::new(kms_client) },
+        )
+        .map_err(|e| svc_err("oci-objectstorage", e))?,
+    );
+    serve_public(lab, cfg, "oci-objectstorage", port, hyok_objectstorage::router(os.clone(), verifier.clone())).await?;
+    lab.handles.objectstorage = Some(os);
     lab.handles.certificates = Some(certificates);
 
     // CipherTrust Manager serves its web interface with a certificate from its own CA.
