@@ -77,8 +77,14 @@ pub fn render(hops: &[HopEvent]) -> String {
             out.push_str(&format!("      decided by: {d}\n"));
         }
     }
-    if let Some(fail) = hops.iter().find(|h| h.outcome != Outcome::Ok) {
-        out.push_str(&format!("\nfirst failing hop: {} — {}\n", fail.hop, fail.decided_by.as_deref().unwrap_or(&fail.reason)));
+    // Outer hops fail because an inner one did; the inner one started last.
+    if let Some(fail) = hops.iter().rev().find(|h| h.outcome != Outcome::Ok) {
+        // A peer's answer speaks for itself; a refusal by the network is best told by its rule.
+        let why = match (fail.outcome, &fail.decided_by) {
+            (Outcome::Error, _) | (_, None) => fail.reason.as_str(),
+            (_, Some(rule)) => rule.as_str(),
+        };
+        out.push_str(&format!("\nwhere it failed: {} — {why}\n", fail.hop));
     }
     out
 }

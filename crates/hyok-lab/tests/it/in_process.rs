@@ -42,7 +42,7 @@ async fn trace_explains_a_failed_hop() {
     let text = hyok_lab::trace::render(&hops);
     assert!(text.contains("private endpoint → API gateway"), "{text}");
     assert!(text.contains("cannot resolve oci-api-gw.oci-thales.lab in VCN fra-spoke-a-vcn"), "{text}");
-    assert!(text.contains("first failing hop"), "{text}");
+    assert!(text.contains("where it failed"), "{text}");
     // --last finds the same request, and the file works once the lab is down.
     lab.shutdown().await;
     let last = hyok_lab::trace::load(&dir, None).await.expect("trace from file");
