@@ -11,6 +11,7 @@ pub mod host;
 pub mod ids;
 pub mod pki;
 pub mod request_id;
+pub mod rsa_key;
 pub mod server;
 pub mod tls;
 

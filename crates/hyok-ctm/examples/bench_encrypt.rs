@@ -27,21 +27,6 @@ use tokio_util::sync::CancellationToken;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-struct Rng10;
-impl rsa::rand_core::TryRng for Rng10 {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::Rng::fill(&mut rand::rng(), dst);
-        Ok(())
-    }
-}
-impl rsa::rand_core::TryCryptoRng for Rng10 {}
 
 struct Args {
     seconds: u64,
@@ -95,7 +80,7 @@ async fn main() -> Result<(), Error> {
 
     // Identity provider with one RSA signing key.
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-    let rsa_key = rsa::PrivateKey::new(&mut Rng10, 2048)?;
+    let rsa_key = hyok_core::rsa_key::generate(2048)?;
     let enc = EncodingKey::from_rsa_pem(rsa_key.to_pkcs8_pem(LineEnding::LF)?.as_bytes())?;
     let mut jwk = serde_json::to_value(jsonwebtoken::jwk::Jwk::from_encoding_key(&enc, Algorithm::RS256)?)?;
     jwk["kid"] = json!("SIGNING_KEY");

@@ -112,29 +112,11 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// A `rand_core` 0.10 RNG (what `rsa` 0.10 takes) backed by the thread-local CSPRNG of `rand`.
-pub(crate) struct RsaRng;
-
-impl rsa::rand_core::TryRng for RsaRng {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::Rng::fill(&mut rand::rng(), dst);
-        Ok(())
-    }
-}
-
-impl rsa::rand_core::TryCryptoRng for RsaRng {}
 
 /// A new RSA private key of `bits`, as PKCS#8 PEM.
 pub(crate) fn rsa_pkcs8_pem(bits: usize) -> Result<String, String> {
     use rsa::pkcs8::EncodePrivateKey;
-    let key = rsa::PrivateKey::new(&mut RsaRng, bits).map_err(|e| e.to_string())?;
+    let key = hyok_core::rsa_key::generate(bits).map_err(|e| e.to_string())?;
     let pem = key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).map_err(|e| e.to_string())?;
     Ok(pem.to_string())
 }

@@ -8,7 +8,6 @@ use base64::{
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rsa::{
     pkcs8::{EncodePrivateKey, LineEnding},
-    rand_core::{TryCryptoRng, TryRng},
     traits::PublicKeyParts,
 };
 use sha2::{Digest, Sha256};
@@ -27,31 +26,13 @@ pub(crate) struct SigningKey {
     pub(crate) jwk: serde_json::Value,
 }
 
-/// The OS RNG of `rand` 0.9 seen through the `rand_core` 0.10 traits the `rsa` crate takes.
-struct OsRng10;
-
-impl TryRng for OsRng10 {
-    type Error = rand::rand_core::OsError;
-
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        rand::rand_core::TryRngCore::try_next_u32(&mut rand::rngs::OsRng)
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        rand::rand_core::TryRngCore::try_next_u64(&mut rand::rngs::OsRng)
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::rand_core::TryRngCore::try_fill_bytes(&mut rand::rngs::OsRng, dst)
-    }
-}
-
-impl TryCryptoRng for OsRng10 {}
 
 impl SigningKey {
     /// Generate a fresh key named `kid`, with a self-signed certificate whose subject is the
     /// tenant (IDCS publishes its signing certificate in `x5c`).
     pub(crate) fn generate(kid: &str, tenant: &str) -> Result<Self, IdentityError> {
         let key =
-            rsa::PrivateKey::new(&mut OsRng10, KEY_BITS).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
+            hyok_core::rsa_key::generate(KEY_BITS).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
         let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
         let encoding =
             EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;

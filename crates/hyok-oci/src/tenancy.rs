@@ -14,28 +14,10 @@ use std::{
 /// Bits of the lab's API signing keys (the size `oci setup keys` makes).
 pub const API_KEY_BITS: usize = 2048;
 
-/// Adapter from rand 0.9's OS-seeded generator to the rand_core 0.10 traits rsa 0.10 expects.
-struct OsRng10;
-
-impl rsa::rand_core::TryRng for OsRng10 {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::Rng::fill(&mut rand::rng(), dst);
-        Ok(())
-    }
-}
-
-impl rsa::rand_core::TryCryptoRng for OsRng10 {}
 
 /// A fresh RSA private key of `bits` bits (2048 or more).
 pub fn generate_rsa_key(bits: usize) -> Result<rsa::PrivateKey, Error> {
-    rsa::PrivateKey::new(&mut OsRng10, bits).map_err(|e| Error::Key(e.to_string()))
+    hyok_core::rsa_key::generate(bits).map_err(|e| Error::Key(e.to_string()))
 }
 
 /// OCI's key fingerprint: the MD5 of the public key's SubjectPublicKeyInfo DER, as

@@ -33,21 +33,6 @@ pub const KMS_CLIENT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const RESOURCE_CLIENT: &str = "f9e8d7c6b5a4938271605f4e3d2c1b0a";
 pub const RESOURCE_SECRET: &str = "resource-app-secret-123";
 
-struct RsaRng;
-impl rsa::rand_core::TryRng for RsaRng {
-    type Error = std::convert::Infallible;
-    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
-        Ok(rand::random())
-    }
-    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
-        rand::Rng::fill(&mut rand::rng(), dst);
-        Ok(())
-    }
-}
-impl rsa::rand_core::TryCryptoRng for RsaRng {}
 
 /// An RSA signing key of the test IdP.
 pub struct SigningKey {
@@ -59,7 +44,7 @@ pub struct SigningKey {
 
 fn make_key(kid: &str) -> SigningKey {
     use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
-    let key = rsa::PrivateKey::new(&mut RsaRng, 2048).expect("rsa keygen");
+    let key = hyok_core::rsa_key::generate(2048).expect("rsa keygen");
     let pem = key.to_pkcs8_pem(LineEnding::LF).expect("pkcs8 pem").to_string();
     let public_pem = key.to_public_key().to_public_key_pem(LineEnding::LF).expect("spki pem");
     let enc = EncodingKey::from_rsa_pem(pem.as_bytes()).expect("encoding key");
