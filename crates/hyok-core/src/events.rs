@@ -68,7 +68,15 @@ pub struct EventLog {
 struct Inner {
     ring: VecDeque<HopEvent>,
     file: Option<std::io::BufWriter<std::fs::File>>,
+    /// Events written to the buffer but not yet flushed to the file.
+    unflushed: usize,
+    last_flush: Option<std::time::Instant>,
 }
+
+/// The file is flushed after this many events or this much time, whichever comes first, so a
+/// busy lab does not pay a write per hop; `flush` and `Drop` write the rest.
+const FLUSH_EVERY: usize = 256;
+const FLUSH_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl std::fmt::Debug for EventLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -102,16 +110,38 @@ impl EventLog {
             status = ?event.status, reason = %event.reason, "hop"
         );
         let mut inner = self.lock();
-        if let Some(file) = inner.file.as_mut()
+        if inner.file.is_some()
             && let Ok(line) = serde_json::to_string(&event)
         {
-            let _ = writeln!(file, "{line}");
-            let _ = file.flush();
+            let due = inner.unflushed + 1 >= FLUSH_EVERY
+                || inner.last_flush.is_none_or(|t| t.elapsed() >= FLUSH_AFTER);
+            if let Some(file) = inner.file.as_mut() {
+                let _ = writeln!(file, "{line}");
+                if due {
+                    let _ = file.flush();
+                }
+            }
+            if due {
+                inner.unflushed = 0;
+                inner.last_flush = Some(std::time::Instant::now());
+            } else {
+                inner.unflushed += 1;
+            }
         }
         if inner.ring.len() == RING {
             inner.ring.pop_front();
         }
         inner.ring.push_back(event);
+    }
+
+    /// Write buffered events to the file now.
+    pub fn flush(&self) {
+        let mut inner = self.lock();
+        if let Some(file) = inner.file.as_mut() {
+            let _ = file.flush();
+        }
+        inner.unflushed = 0;
+        inner.last_flush = Some(std::time::Instant::now());
     }
 
     /// Every hop of one request, oldest first.
@@ -175,6 +205,7 @@ mod tests {
         log.record(ev("r1"));
         log.record(ev("r2"));
         log.record(ev("r1"));
+        log.flush();
         assert_eq!(log.by_request("r1").len(), 2);
         assert_eq!(log.last(1)[0].request_id, "r1");
         let back = read_jsonl(&path).expect("read");

@@ -381,6 +381,7 @@ impl Lab {
                 dns: DnsInfo { host_resolver, vcn_resolvers },
                 services: Vec::new(),
                 credentials: serde_json::Map::new(),
+                provisioned: None,
             },
             handles: Default::default(),
             host,
@@ -440,6 +441,17 @@ impl Lab {
         self.host.vcn_dial(ip)
     }
 
+    /// Record in lab.json that a scenario provisioned the lab (tools wait for this).
+    pub fn mark_provisioned(&self, scenario: &str, until: Option<u32>) {
+        let mut st = self.host.state();
+        if let Some(info) = st.written.as_mut() {
+            info.provisioned = Some(crate::info::Provisioned { scenario: scenario.to_string(), until });
+            if let Err(e) = info.save() {
+                tracing::warn!(error = %e, "cannot rewrite lab.json");
+            }
+        }
+    }
+
     /// An HTTP client for a lab host at `ip`, trusting `ca_pem`, recording hops as `source`.
     pub fn client_from(&self, ip: Ipv4Addr, source: &str, ca_pem: &str) -> Result<HttpClient, LabError> {
         let tls = hyok_core::tls::client_config(ca_pem)?;
@@ -469,6 +481,7 @@ impl Lab {
         for d in dns {
             d.shutdown().await;
         }
+        self.events.flush();
         let _ = std::fs::remove_file(LabInfo::path(&self.opts.lab_dir));
     }
 }
