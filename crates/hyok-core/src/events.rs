@@ -113,8 +113,7 @@ impl EventLog {
         if inner.file.is_some()
             && let Ok(line) = serde_json::to_string(&event)
         {
-            let due = inner.unflushed + 1 >= FLUSH_EVERY
-                || inner.last_flush.is_none_or(|t| t.elapsed() >= FLUSH_AFTER);
+            let due = inner.unflushed + 1 >= FLUSH_EVERY || inner.last_flush.is_none_or(|t| t.elapsed() >= FLUSH_AFTER);
             if let Some(file) = inner.file.as_mut() {
                 let _ = writeln!(file, "{line}");
                 if due {

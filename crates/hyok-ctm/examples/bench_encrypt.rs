@@ -27,7 +27,6 @@ use tokio_util::sync::CancellationToken;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
-
 struct Args {
     seconds: u64,
     concurrency: usize,

@@ -112,7 +112,6 @@ pub(crate) fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-
 /// A new RSA private key of `bits`, as PKCS#8 PEM.
 pub(crate) fn rsa_pkcs8_pem(bits: usize) -> Result<String, String> {
     use rsa::pkcs8::EncodePrivateKey;

@@ -46,11 +46,20 @@ impl std::fmt::Debug for DnsServer {
 impl DnsServer {
     /// Serve `resolver_id` of `model` on `addr` (UDP and TCP). Port 0 picks a free port.
     pub async fn start(model: DnsModel, resolver_id: &str, addr: SocketAddr) -> Result<Self, DnsServerError> {
-        let udp = tokio::net::UdpSocket::bind(addr).await.map_err(|source| DnsServerError::Bind { addr, source })?;
-        let local_addr = udp.local_addr().map_err(|source| DnsServerError::Bind { addr, source })?;
-        let tcp = tokio::net::TcpListener::bind(local_addr)
-            .await
-            .map_err(|source| DnsServerError::Bind { addr: local_addr, source })?;
+        // UDP and TCP share one port. With port 0 the UDP port the OS picks may be taken for
+        // TCP by someone else; then pick again.
+        let mut attempt = 0;
+        let (udp, tcp, local_addr) = loop {
+            attempt += 1;
+            let udp =
+                tokio::net::UdpSocket::bind(addr).await.map_err(|source| DnsServerError::Bind { addr, source })?;
+            let local_addr = udp.local_addr().map_err(|source| DnsServerError::Bind { addr, source })?;
+            match tokio::net::TcpListener::bind(local_addr).await {
+                Ok(tcp) => break (udp, tcp, local_addr),
+                Err(_) if addr.port() == 0 && attempt < 20 => continue,
+                Err(source) => return Err(DnsServerError::Bind { addr: local_addr, source }),
+            }
+        };
         let mut server = Server::new(Handler { model, resolver_id: resolver_id.to_string() });
         server.register_socket(udp);
         server.register_listener(tcp, Duration::from_secs(5), 64 * 1024);

@@ -26,13 +26,11 @@ pub(crate) struct SigningKey {
     pub(crate) jwk: serde_json::Value,
 }
 
-
 impl SigningKey {
     /// Generate a fresh key named `kid`, with a self-signed certificate whose subject is the
     /// tenant (IDCS publishes its signing certificate in `x5c`).
     pub(crate) fn generate(kid: &str, tenant: &str) -> Result<Self, IdentityError> {
-        let key =
-            hyok_core::rsa_key::generate(KEY_BITS).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
+        let key = hyok_core::rsa_key::generate(KEY_BITS).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
         let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;
         let encoding =
             EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| IdentityError::KeyGeneration(e.to_string()))?;

@@ -107,7 +107,12 @@ pub async fn drive(
 }
 
 /// Provision a fresh lab with `scenario_name` up to task 16 and measure OCI encrypt on its key.
-pub async fn chain(scenario_name: &str, label: &str, concurrency: usize, duration: Duration) -> Result<Figures, String> {
+pub async fn chain(
+    scenario_name: &str,
+    label: &str,
+    concurrency: usize,
+    duration: Duration,
+) -> Result<Figures, String> {
     let dir = std::env::temp_dir().join(format!("hyok-bench-{}", hyok_core::ids::hex32()));
     let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.map_err(|e| e.to_string())?;
     lab.write_lab_json().map_err(|e| e.to_string())?;
@@ -118,9 +123,18 @@ pub async fn chain(scenario_name: &str, label: &str, concurrency: usize, duratio
         if !report.passed {
             return Err(format!("provisioning failed: {}", report.problem.unwrap_or_default()));
         }
-        let key = runner.vars.get("oci_key_id").and_then(|v| v.as_str()).ok_or("scenario did not capture oci_key_id")?.to_string();
-        let crypto =
-            runner.vars.get("vault_crypto_endpoint").and_then(|v| v.as_str()).ok_or("scenario did not capture vault_crypto_endpoint")?.to_string();
+        let key = runner
+            .vars
+            .get("oci_key_id")
+            .and_then(|v| v.as_str())
+            .ok_or("scenario did not capture oci_key_id")?
+            .to_string();
+        let crypto = runner
+            .vars
+            .get("vault_crypto_endpoint")
+            .and_then(|v| v.as_str())
+            .ok_or("scenario did not capture vault_crypto_endpoint")?
+            .to_string();
         let info = crate::LabInfo::load(&dir).map_err(|e| e.to_string())?;
         let client = info.host_client()?;
         // Signatures stay valid for five minutes, so each worker reuses one signed request:

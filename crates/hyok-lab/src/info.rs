@@ -34,6 +34,18 @@ pub struct LabInfo {
     pub services: Vec<ServiceInfo>,
     /// Generated credentials.
     pub credentials: serde_json::Map<String, serde_json::Value>,
+    /// Set once `up --scenario NAME --until N` has provisioned the lab.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioned: Option<Provisioned>,
+}
+
+/// What `up --scenario` ran before handing the lab over.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Provisioned {
+    /// Scenario name.
+    pub scenario: String,
+    /// Last task run.
+    pub until: Option<u32>,
 }
 
 /// The admin endpoint.

@@ -180,8 +180,7 @@ impl LabHost {
         let mut st = self.state();
         let services = st.services.clone();
         if let Some(info) = st.written.as_mut() {
-            let mut merged: Vec<ServiceInfo> =
-                info.services.iter().filter(|s| !s.created).cloned().collect();
+            let mut merged: Vec<ServiceInfo> = info.services.iter().filter(|s| !s.created).cloned().collect();
             merged.extend(services);
             info.services = merged;
             if let Err(e) = info.save() {
@@ -199,7 +198,8 @@ impl hyok_core::host::ServiceHost for LabHost {
         tls: Arc<rustls::ServerConfig>,
     ) -> hyok_core::client::BoxFuture<'_, Result<SocketAddr, String>> {
         Box::pin(async move {
-            let listener = hyok_core::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| e.to_string())?;
+            let listener =
+                hyok_core::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| e.to_string())?;
             let real = listener.local_addr().map_err(|e| e.to_string())?;
             let server = hyok_core::server::serve(listener, router, Some(tls), self.token.child_token());
             let mut info = self.publish(&ep.name, &ep.kind, &ep.host, ep.ip, ep.port, real);

@@ -3,6 +3,7 @@
 //! The `hyok-lab` binary is a thin shell over this crate; tests start labs through it too.
 
 pub mod bench;
+pub mod check;
 pub mod info;
 pub mod lab;
 pub mod scenario;

@@ -50,6 +50,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Grade the lab a student configured: each of the 18 tasks done, not done or wrong (with a hint).
+    Check {
+        /// Lab dir.
+        #[arg(long, default_value = ".hyok-lab", env = "HYOK_LAB_DIR")]
+        lab_dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Show the hop-by-hop path of a request (`--last` for the most recent one).
     Trace {
         /// The `opc-request-id` to explain.
@@ -132,6 +141,7 @@ fn main() -> ExitCode {
             Command::Status { lab_dir, json } => status_cmd(lab_dir, json).await,
             Command::Down { lab_dir } => down(lab_dir).await,
             Command::Bench { concurrency, seconds } => bench(concurrency, seconds).await,
+            Command::Check { lab_dir, json } => check_cmd(lab_dir, json).await,
             Command::Trace { request_id, last, lab_dir, json } => trace_cmd(lab_dir, request_id, last, json).await,
         }
     });
@@ -164,12 +174,18 @@ async fn up(
     let info = lab.write_lab_json()?;
     let ready = started.elapsed();
     if let Some(scenario) = scenario {
-        eprintln!("hyok-lab: provisioning with scenario {} up to task {}", scenario.name, until.map(|u| u.to_string()).unwrap_or("18".into()));
+        eprintln!(
+            "hyok-lab: provisioning with scenario {} up to task {}",
+            scenario.name,
+            until.map(|u| u.to_string()).unwrap_or("18".into())
+        );
         let report = run_scenario(&info.lab_dir, &scenario, until).await?;
         if !report.passed {
             lab.shutdown().await;
             anyhow::bail!("provisioning failed: {}", report.problem.unwrap_or_default());
         }
+        lab.mark_provisioned(&scenario.name, until);
+        eprintln!("hyok-lab: provisioned in {:.0} ms", report.millis);
     }
     print_table(&info);
     eprintln!(
@@ -235,6 +251,16 @@ async fn status_cmd(lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
     Ok(if report.healthy { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }
 
+async fn check_cmd(lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
+    let report = hyok_lab::check::check(&lab_dir).await.map_err(anyhow::Error::msg)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.all_done() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
 async fn trace_cmd(lab_dir: PathBuf, request_id: Option<String>, last: bool, json: bool) -> anyhow::Result<ExitCode> {
     if request_id.is_none() && !last {
         anyhow::bail!("give a request id, or --last for the most recent request");
@@ -251,14 +277,10 @@ async fn trace_cmd(lab_dir: PathBuf, request_id: Option<String>, last: bool, jso
 async fn bench(concurrency: usize, seconds: u64) -> anyhow::Result<ExitCode> {
     let d = Duration::from_secs(seconds.clamp(1, 300));
     eprintln!("OCI encrypt, concurrency {concurrency}, {seconds} s each, all services in this process");
-    let gw = hyok_lab::bench::chain(
-        "oci-hyok-api-gateway",
-        "KMS → private endpoint → API gateway → CTM",
-        concurrency,
-        d,
-    )
-    .await
-    .map_err(anyhow::Error::msg)?;
+    let gw =
+        hyok_lab::bench::chain("oci-hyok-api-gateway", "KMS → private endpoint → API gateway → CTM", concurrency, d)
+            .await
+            .map_err(anyhow::Error::msg)?;
     println!("{gw}");
     let direct = hyok_lab::bench::chain("oci-hyok-direct", "KMS → private endpoint → CTM (no gateway)", concurrency, d)
         .await
@@ -302,7 +324,11 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
     } else {
         let dir = std::env::temp_dir().join(format!("hyok-lab-scenario-{}", hyok_core::ids::hex32()));
         eprintln!("(no lab in {}; starting a fresh one in-process)", lab_dir.display());
-        let lab = Lab::start(LabOptions { lab_dir: dir.clone(), port_base: 0, world: hyok_lab::world::DEFAULT_WORLD.into() }, &|_| {}).await?;
+        let lab = Lab::start(
+            LabOptions { lab_dir: dir.clone(), port_base: 0, world: hyok_lab::world::DEFAULT_WORLD.into() },
+            &|_| {},
+        )
+        .await?;
         lab.write_lab_json()?;
         let report = run_scenario(&dir, &scenario, until).await?;
         (report, Some((lab, dir)))
@@ -318,7 +344,8 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
     if let Some(failed) = report.tasks.iter().find_map(|t| match &t.outcome {
         hyok_lab::scenario::Outcome::Failed { explanation } => Some(explanation),
         _ => None,
-    }) && scenario.expect.is_some() && report.passed
+    }) && scenario.expect.is_some()
+        && report.passed
     {
         eprintln!("\n{failed}");
     }

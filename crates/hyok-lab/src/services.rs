@@ -206,8 +206,11 @@ pub async fn start_all(
     // Object Storage: it calls KMS's crypto endpoints over HTTPS as its own service principal,
     // whose key the shared verifier knows, from its address in the Oracle Services Network.
     let os_svc = find(cfg, "oci-objectstorage")?.clone();
-    let principal =
-        keys.objectstorage_principal.await.map_err(|e| svc_err("oci-objectstorage", e))?.map_err(|e| svc_err("oci-objectstorage", e))?;
+    let principal = keys
+        .objectstorage_principal
+        .await
+        .map_err(|e| svc_err("oci-objectstorage", e))?
+        .map_err(|e| svc_err("oci-objectstorage", e))?;
     let principal_id = format!("{tenancy_id}/{}/{}", hyok_core::ids::ocid("user", None), principal.fingerprint());
     oci_keys.insert(principal_id.clone(), principal.public_key());
     let kms_client = hyok_objectstorage::HttpKmsClient::new(

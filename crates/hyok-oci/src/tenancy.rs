@@ -14,7 +14,6 @@ use std::{
 /// Bits of the lab's API signing keys (the size `oci setup keys` makes).
 pub const API_KEY_BITS: usize = 2048;
 
-
 /// A fresh RSA private key of `bits` bits (2048 or more).
 pub fn generate_rsa_key(bits: usize) -> Result<rsa::PrivateKey, Error> {
     hyok_core::rsa_key::generate(bits).map_err(|e| Error::Key(e.to_string()))

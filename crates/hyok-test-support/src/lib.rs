@@ -131,8 +131,7 @@ impl hyok_core::host::ServiceHost for LoopbackHost {
         tls: std::sync::Arc<rustls::ServerConfig>,
     ) -> hyok_core::client::BoxFuture<'_, Result<std::net::SocketAddr, String>> {
         Box::pin(async move {
-            let listener =
-                hyok_core::server::bind(([127, 0, 0, 1], 0).into()).await.map_err(|e| e.to_string())?;
+            let listener = hyok_core::server::bind(([127, 0, 0, 1], 0).into()).await.map_err(|e| e.to_string())?;
             let real = listener.local_addr().map_err(|e| e.to_string())?;
             let server = hyok_core::server::serve(listener, router, Some(tls), Default::default());
             let mut s = self.inner.lock().map_err(|e| e.to_string())?;

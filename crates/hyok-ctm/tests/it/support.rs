@@ -33,7 +33,6 @@ pub const KMS_CLIENT: &str = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 pub const RESOURCE_CLIENT: &str = "f9e8d7c6b5a4938271605f4e3d2c1b0a";
 pub const RESOURCE_SECRET: &str = "resource-app-secret-123";
 
-
 /// An RSA signing key of the test IdP.
 pub struct SigningKey {
     pub kid: String,

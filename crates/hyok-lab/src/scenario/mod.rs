@@ -15,13 +15,25 @@ pub(crate) use run::{authorize, lab_signer};
 pub const SHIPPED: &[(&str, &str)] = &[
     ("oci-hyok-api-gateway", include_str!("../../../../scenarios/oci-hyok-api-gateway.toml")),
     ("oci-hyok-direct", include_str!("../../../../scenarios/oci-hyok-direct.toml")),
-    ("misconfig-ecdsa-gateway-certificate", include_str!("../../../../scenarios/misconfig/ecdsa-gateway-certificate.toml")),
-    ("misconfig-gateway-ca-missing-from-private-endpoint", include_str!("../../../../scenarios/misconfig/gateway-ca-missing-from-private-endpoint.toml")),
+    (
+        "misconfig-ecdsa-gateway-certificate",
+        include_str!("../../../../scenarios/misconfig/ecdsa-gateway-certificate.toml"),
+    ),
+    (
+        "misconfig-gateway-ca-missing-from-private-endpoint",
+        include_str!("../../../../scenarios/misconfig/gateway-ca-missing-from-private-endpoint.toml"),
+    ),
     ("misconfig-hub-view-not-attached", include_str!("../../../../scenarios/misconfig/hub-view-not-attached.toml")),
     ("misconfig-missing-ingress-rule", include_str!("../../../../scenarios/misconfig/missing-ingress-rule.toml")),
-    ("misconfig-secret-rotated-after-vault", include_str!("../../../../scenarios/misconfig/secret-rotated-after-vault.toml")),
+    (
+        "misconfig-secret-rotated-after-vault",
+        include_str!("../../../../scenarios/misconfig/secret-rotated-after-vault.toml"),
+    ),
     ("misconfig-swapped-app-credentials", include_str!("../../../../scenarios/misconfig/swapped-app-credentials.toml")),
-    ("misconfig-vault-blocked-instead-of-key", include_str!("../../../../scenarios/misconfig/vault-blocked-instead-of-key.toml")),
+    (
+        "misconfig-vault-blocked-instead-of-key",
+        include_str!("../../../../scenarios/misconfig/vault-blocked-instead-of-key.toml"),
+    ),
     ("misconfig-wrong-backend-path", include_str!("../../../../scenarios/misconfig/wrong-backend-path.toml")),
     ("misconfig-wrong-primary-audience", include_str!("../../../../scenarios/misconfig/wrong-primary-audience.toml")),
 ];

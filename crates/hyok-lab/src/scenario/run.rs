@@ -96,7 +96,11 @@ pub(crate) fn lab_signer(info: &LabInfo) -> Result<Option<(rsa::PrivateKey, Stri
 }
 
 /// Put `auth` on a buffered request (OCI signature, Basic or Bearer).
-pub(crate) fn authorize(req: &mut http::Request<Bytes>, auth: &Auth, signer: Option<&(rsa::PrivateKey, String)>) -> Result<(), String> {
+pub(crate) fn authorize(
+    req: &mut http::Request<Bytes>,
+    auth: &Auth,
+    signer: Option<&(rsa::PrivateKey, String)>,
+) -> Result<(), String> {
     match auth {
         Auth::None => {}
         Auth::Oci => {
@@ -106,7 +110,8 @@ pub(crate) fn authorize(req: &mut http::Request<Bytes>, auth: &Auth, signer: Opt
         Auth::Basic(u, p) => {
             use base64::Engine;
             let v = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
-            req.headers_mut().insert("authorization", format!("Basic {v}").parse().map_err(|_| "bad basic credentials")?);
+            req.headers_mut()
+                .insert("authorization", format!("Basic {v}").parse().map_err(|_| "bad basic credentials")?);
         }
         Auth::Bearer(t) => {
             req.headers_mut().insert("authorization", format!("Bearer {t}").parse().map_err(|_| "bad bearer token")?);
@@ -158,7 +163,12 @@ impl Runner {
     }
 
     /// Run `scenario` up to task `until` (inclusive); `on_task` sees each task as it ends.
-    pub async fn run(&mut self, scenario: &Scenario, until: Option<u32>, on_task: &(dyn Fn(&TaskResult) + Sync)) -> Report {
+    pub async fn run(
+        &mut self,
+        scenario: &Scenario,
+        until: Option<u32>,
+        on_task: &(dyn Fn(&TaskResult) + Sync),
+    ) -> Report {
         let started = Instant::now();
         // Knobs are kept as written; `{{…}}` inside them is rendered when a step uses them.
         for (k, v) in &scenario.vars {
@@ -203,7 +213,13 @@ impl Runner {
                 }
             }
         };
-        Report { scenario: scenario.name.clone(), tasks, passed, problem, millis: started.elapsed().as_secs_f64() * 1000.0 }
+        Report {
+            scenario: scenario.name.clone(),
+            tasks,
+            passed,
+            problem,
+            millis: started.elapsed().as_secs_f64() * 1000.0,
+        }
     }
 
     async fn run_task(&mut self, task: &Task) -> Result<(), String> {
@@ -249,8 +265,20 @@ impl Runner {
         }
     }
 
-    async fn send(&self, method: &str, url: &str, auth: &Auth, step: &Step, body: Option<(Bytes, &str)>, request_id: &str) -> Result<(u16, Value, String), String> {
-        let mut b = http::Request::builder().method(method).uri(url).header("accept", "application/json").header("opc-request-id", request_id);
+    async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        auth: &Auth,
+        step: &Step,
+        body: Option<(Bytes, &str)>,
+        request_id: &str,
+    ) -> Result<(u16, Value, String), String> {
+        let mut b = http::Request::builder()
+            .method(method)
+            .uri(url)
+            .header("accept", "application/json")
+            .header("opc-request-id", request_id);
         for (k, v) in &step.headers {
             b = b.header(k.as_str(), render(v, &self.vars)?);
         }
@@ -284,7 +312,10 @@ impl Runner {
             _ if step.body.is_some() => {
                 Some((Bytes::from(render(step.body.as_deref().unwrap_or_default(), &self.vars)?), "text/plain"))
             }
-            (Some(j), _) => Some((Bytes::from(serde_json::to_vec(&render_value(j, &self.vars)?).map_err(|e| e.to_string())?), "application/json")),
+            (Some(j), _) => Some((
+                Bytes::from(serde_json::to_vec(&render_value(j, &self.vars)?).map_err(|e| e.to_string())?),
+                "application/json",
+            )),
             (None, Some(f)) => {
                 let mut pairs = Vec::new();
                 for (k, v) in f {
@@ -323,7 +354,12 @@ impl Runner {
                     return Err(format!("{} became {state}: {details}", w.field.trim_start_matches('/')));
                 }
                 if Instant::now() > deadline {
-                    return Err(format!("{} is still {state:?} after {} ms (waiting for {})", w.field.trim_start_matches('/'), w.timeout_ms, w.until));
+                    return Err(format!(
+                        "{} is still {state:?} after {} ms (waiting for {})",
+                        w.field.trim_start_matches('/'),
+                        w.timeout_ms,
+                        w.until
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
@@ -344,7 +380,9 @@ impl Runner {
                 }
                 continue;
             }
-            let got = got.map(text_of).ok_or_else(|| format!("{field} is missing from the response: {}", short(&json.to_string())))?;
+            let got = got
+                .map(text_of)
+                .ok_or_else(|| format!("{field} is missing from the response: {}", short(&json.to_string())))?;
             if let Some(e) = &c.equals {
                 let e = render(e, &self.vars)?;
                 if got != e {
@@ -374,7 +412,9 @@ impl Runner {
     fn capture(&mut self, step: &Step, json: &Value) -> Result<(), String> {
         for (var, path) in &step.capture {
             let path = render(path, &self.vars)?;
-            let v = select(json, &path).ok_or_else(|| format!("cannot capture {var}: {path} is not in the response: {}", short(&json.to_string())))?;
+            let v = select(json, &path).ok_or_else(|| {
+                format!("cannot capture {var}: {path} is not in the response: {}", short(&json.to_string()))
+            })?;
             self.vars.insert(var.clone(), v.clone());
         }
         Ok(())
@@ -390,11 +430,24 @@ fn text_of(v: &Value) -> String {
 
 fn short(s: &str) -> String {
     let s = s.trim();
-    if s.len() > 600 { format!("{}…", &s[..s.char_indices().take_while(|(i, _)| *i < 600).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)]) } else { s.to_string() }
+    if s.len() > 600 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().take_while(|(i, _)| *i < 600).last().map(|(i, c)| i + c.len_utf8()).unwrap_or(0)]
+        )
+    } else {
+        s.to_string()
+    }
 }
 
 fn form_escape(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }

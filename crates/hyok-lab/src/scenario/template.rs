@@ -66,9 +66,9 @@ pub fn render_value(v: &toml::Value, vars: &Vars) -> Result<Value, String> {
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(d) => Value::String(d.to_string()),
         toml::Value::Array(a) => Value::Array(a.iter().map(|x| render_value(x, vars)).collect::<Result<_, _>>()?),
-        toml::Value::Table(t) => {
-            Value::Object(t.iter().map(|(k, x)| Ok((k.clone(), render_value(x, vars)?))).collect::<Result<_, String>>()?)
-        }
+        toml::Value::Table(t) => Value::Object(
+            t.iter().map(|(k, x)| Ok((k.clone(), render_value(x, vars)?))).collect::<Result<_, String>>()?,
+        ),
     })
 }
 

@@ -28,7 +28,9 @@ async fn trace_explains_a_failed_hop() {
     let dir = std::env::temp_dir().join(format!("hyok-lab-trace-{}", hyok_core::ids::hex32()));
     let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
     lab.write_lab_json().expect("lab.json");
-    let client = lab.client_from("172.16.1.104".parse().expect("ip"), "private-endpoint", lab.public_ca.cert_pem()).expect("client");
+    let client = lab
+        .client_from("172.16.1.104".parse().expect("ip"), "private-endpoint", lab.public_ca.cert_pem())
+        .expect("client");
     let mut req = http::Request::get("https://oci-api-gw.oci-thales.lab/api/v1/cckm/oci/ekm/v1/vaults/x/metadata")
         .header("opc-request-id", "trace-test-1")
         .body(axum::body::Body::empty())
@@ -61,7 +63,13 @@ async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
     let cert = lab.public_ca.issue_server(&["gw.test", "172.16.1.103"]).expect("cert");
     let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
     let router = axum::Router::new().route("/", axum::routing::get(|| async { "gateway" }));
-    let ep = Endpoint { name: "api-gateway test".into(), kind: "api-gateway".into(), host: "gw.test".into(), ip: "172.16.1.103".parse().expect("ip"), port: 443 };
+    let ep = Endpoint {
+        name: "api-gateway test".into(),
+        kind: "api-gateway".into(),
+        host: "gw.test".into(),
+        ip: "172.16.1.103".parse().expect("ip"),
+        port: 443,
+    };
     lab.host.host(ep, router, tls).await.expect("hosted");
     let info = hyok_lab::LabInfo::load(&dir).expect("lab.json");
     let created = info.service("api-gateway test").expect("listed in lab.json");

@@ -1,4 +1,5 @@
 //! The `hyok-lab` command and the in-process lab, over real sockets.
 
+mod check;
 mod cli;
 mod in_process;
