@@ -26,7 +26,9 @@ fn python_with_sdk() -> Option<PathBuf> {
 #[tokio::test]
 async fn ciphertrust_sdk_authenticates_and_lists_keys() {
     let Some(python) = python_with_sdk() else {
-        eprintln!("SKIPPED: no Python with ciphertrust-sdk (CI installs it: pip install ciphertrust-sdk python-dateutil)");
+        eprintln!(
+            "SKIPPED: no Python with ciphertrust-sdk (CI installs it: pip install ciphertrust-sdk python-dateutil)"
+        );
         return;
     };
     let t = TestLab::start().await;

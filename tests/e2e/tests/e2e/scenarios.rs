@@ -45,8 +45,11 @@ async fn a_misconfiguration_explains_the_failing_hop() {
 
 #[test]
 fn scenario_file_errors_point_to_line_and_field() {
-    let e = hyok_lab::scenario::Scenario::parse("bad.toml", "name = \"x\"\ntitle = \"t\"\n[[task]]\nnumber = 2\ntitel = \"typo\"\n")
-        .expect_err("unknown field");
+    let e = hyok_lab::scenario::Scenario::parse(
+        "bad.toml",
+        "name = \"x\"\ntitle = \"t\"\n[[task]]\nnumber = 2\ntitel = \"typo\"\n",
+    )
+    .expect_err("unknown field");
     let text = e.to_string();
     assert!(text.contains("line 5") && text.contains("titel"), "{text}");
     let e = hyok_lab::scenario::Scenario::parse(
