@@ -4,3 +4,5 @@ mod host_tools;
 mod python_sdk;
 mod scenarios;
 mod support;
+#[cfg(unix)]
+mod workshop;
