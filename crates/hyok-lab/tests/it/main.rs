@@ -2,4 +2,5 @@
 
 mod check;
 mod cli;
+mod deployment_health;
 mod in_process;
