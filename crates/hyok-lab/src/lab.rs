@@ -34,14 +34,38 @@ pub struct LabOptions {
     pub port_base: u16,
     /// World file text.
     pub world: String,
+    /// Address the real sockets bind to (`127.0.0.1`; `0.0.0.0` in a container).
+    pub listen: std::net::IpAddr,
+    /// Address written into lab.json's host URLs (`127.0.0.1`: where a person on the host
+    /// reaches the sockets, e.g. through a container's published ports).
+    pub advertise: std::net::IpAddr,
 }
 
 impl LabOptions {
     /// Options for a lab in `lab_dir` with free ports and the shipped world (tests).
     pub fn ephemeral(lab_dir: PathBuf) -> Self {
-        Self { lab_dir, port_base: 0, world: DEFAULT_WORLD.to_string() }
+        Self {
+            lab_dir,
+            port_base: 0,
+            world: DEFAULT_WORLD.to_string(),
+            listen: LOOPBACK,
+            advertise: LOOPBACK,
+        }
+    }
+
+    /// Where lab services connect to each other's sockets.
+    fn dial_ip(&self) -> std::net::IpAddr {
+        if self.listen.is_unspecified() { LOOPBACK } else { self.listen }
     }
 }
+
+/// 127.0.0.1.
+pub const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// Offset from the port base of the first port for endpoints created at run time.
+pub const DYNAMIC_PORT_OFFSET: u16 = 100;
+/// How many run-time endpoints get fixed ports (publish base+100 .. base+199 from a container).
+pub const DYNAMIC_PORTS: u16 = 100;
 
 /// Errors starting a lab.
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +144,11 @@ pub struct LabHost {
     resolver_addrs: Arc<BTreeMap<String, SocketAddr>>,
     token: CancellationToken,
     state: Arc<Mutex<HostState>>,
+    listen: std::net::IpAddr,
+    advertise: std::net::IpAddr,
+    dial_ip: std::net::IpAddr,
+    /// First fixed port for run-time endpoints (None: free ports).
+    dynamic_base: Option<u16>,
 }
 
 #[derive(Default)]
@@ -151,7 +180,10 @@ impl LabHost {
     }
 
     /// Put a service in the address book and Internet DNS; returns its lab.json entry.
-    fn publish(&self, name: &str, kind: &str, host: &str, ip: Ipv4Addr, port: u16, real: SocketAddr) -> ServiceInfo {
+    fn publish(&self, name: &str, kind: &str, host: &str, ip: Ipv4Addr, port: u16, bound: SocketAddr) -> ServiceInfo {
+        // Lab services dial the socket on the dial address; people use the advertised one.
+        let real = SocketAddr::new(self.dial_ip, bound.port());
+        let advertised = SocketAddr::new(self.advertise, bound.port());
         self.book.register(ip, port, name, real);
         if matches!(self.net.locate(ip), Some(hyok_netsim::model::Location::OracleServices)) {
             let labels: Vec<&str> = host.split('.').collect();
@@ -167,11 +199,11 @@ impl LabHost {
             name: name.into(),
             kind: kind.into(),
             lab_url,
-            url: format!("https://{real}"),
+            url: format!("https://{advertised}"),
             host: host.into(),
             virtual_ip: ip,
             port,
-            host_address: real,
+            host_address: advertised,
             created: false,
         }
     }
@@ -190,6 +222,24 @@ impl LabHost {
     }
 }
 
+impl LabHost {
+    /// A listener for an endpoint created at run time: the next free fixed port after
+    /// base+100 when the lab has a port base (so a container can publish them), else any.
+    async fn bind_dynamic(&self) -> Result<tokio::net::TcpListener, String> {
+        let Some(base) = self.dynamic_base else {
+            return hyok_core::server::bind(SocketAddr::new(self.listen, 0)).await.map_err(|e| e.to_string());
+        };
+        let mut last = String::new();
+        for i in 0..DYNAMIC_PORTS {
+            match hyok_core::server::bind(SocketAddr::new(self.listen, base.saturating_add(i))).await {
+                Ok(l) => return Ok(l),
+                Err(e) => last = e.to_string(),
+            }
+        }
+        Err(format!("no free port for a run-time endpoint in {base}..{}: {last}", base.saturating_add(DYNAMIC_PORTS)))
+    }
+}
+
 impl hyok_core::host::ServiceHost for LabHost {
     fn host(
         &self,
@@ -198,8 +248,7 @@ impl hyok_core::host::ServiceHost for LabHost {
         tls: Arc<rustls::ServerConfig>,
     ) -> hyok_core::client::BoxFuture<'_, Result<SocketAddr, String>> {
         Box::pin(async move {
-            let listener =
-                hyok_core::server::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.map_err(|e| e.to_string())?;
+            let listener = self.bind_dynamic().await?;
             let real = listener.local_addr().map_err(|e| e.to_string())?;
             let server = hyok_core::server::serve(listener, router, Some(tls), self.token.child_token());
             let mut info = self.publish(&ep.name, &ep.kind, &ep.host, ep.ip, ep.port, real);
@@ -323,7 +372,7 @@ impl Lab {
 
         let port = |offset: u16| -> SocketAddr {
             let p = if opts.port_base == 0 { 0 } else { opts.port_base.saturating_add(offset) };
-            SocketAddr::from(([127, 0, 0, 1], p))
+            SocketAddr::new(opts.listen, p)
         };
 
         // DNS: one server per VCN resolver, one for the Internet, one for the host.
@@ -333,20 +382,20 @@ impl Lab {
         let mut vcn_resolvers = Vec::new();
         for (i, (vcn_name, rid)) in world.resolvers.iter().enumerate() {
             let s = DnsServer::start(dns.clone(), rid, port(54 + i as u16)).await?;
-            resolver_addrs.insert(rid.clone(), s.local_addr);
+            resolver_addrs.insert(rid.clone(), SocketAddr::new(opts.dial_ip(), s.local_addr.port()));
             vcn_resolvers.push(VcnResolverInfo {
                 vcn: vcn_name.clone(),
                 vcn_id: world.vcns[vcn_name].clone(),
                 resolver_id: rid.clone(),
-                address: s.local_addr,
+                address: SocketAddr::new(opts.advertise, s.local_addr.port()),
             });
             dns_servers.push(s);
         }
         let internet = DnsServer::start(dns.clone(), INTERNET_VIEW, port(52)).await?;
-        resolver_addrs.insert(INTERNET_VIEW.to_string(), internet.local_addr);
+        resolver_addrs.insert(INTERNET_VIEW.to_string(), SocketAddr::new(opts.dial_ip(), internet.local_addr.port()));
         dns_servers.push(internet);
         let host_dns = DnsServer::start(dns.clone(), hyok_dns::model::HOST_RESOLVER, port(53)).await?;
-        let host_resolver = host_dns.local_addr;
+        let host_resolver = SocketAddr::new(opts.advertise, host_dns.local_addr.port());
         dns_servers.push(host_dns);
         step("DNS resolvers", t);
 
@@ -361,6 +410,10 @@ impl Lab {
             resolver_addrs: Arc::new(resolver_addrs),
             token: token.clone(),
             state: Default::default(),
+            listen: opts.listen,
+            advertise: opts.advertise,
+            dial_ip: opts.dial_ip(),
+            dynamic_base: (opts.port_base != 0).then(|| opts.port_base.saturating_add(DYNAMIC_PORT_OFFSET)),
         };
         let mut lab = Lab {
             opts: LabOptions { lab_dir: lab_dir.clone(), ..opts.clone() },
@@ -398,7 +451,7 @@ impl Lab {
         let t = Instant::now();
         let listener = hyok_core::server::bind(port(0)).await?;
         let admin_addr = listener.local_addr().map_err(io_err(&lab_dir))?;
-        lab.info.admin.url = format!("http://{admin_addr}");
+        lab.info.admin.url = format!("http://{}", SocketAddr::new(opts.advertise, admin_addr.port()));
         let lab = Arc::new(lab);
         let admin = hyok_core::server::serve(listener, admin_router(lab.clone()), None, token.child_token());
         lab.push_server(admin);

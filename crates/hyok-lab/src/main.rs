@@ -29,6 +29,12 @@ enum Command {
         /// A world file instead of the shipped scenarios/world.toml.
         #[arg(long)]
         world: Option<PathBuf>,
+        /// Address the real sockets bind to (0.0.0.0 in a container).
+        #[arg(long, default_value = "127.0.0.1", env = "HYOK_LAB_LISTEN")]
+        listen: std::net::IpAddr,
+        /// Address written into lab.json's host URLs (where this host reaches the sockets).
+        #[arg(long, default_value = "127.0.0.1", env = "HYOK_LAB_ADVERTISE")]
+        advertise: std::net::IpAddr,
         /// Provision the lab with a scenario before handing it over (workshops that start mid-way).
         #[arg(long)]
         scenario: Option<String>,
@@ -131,8 +137,8 @@ fn main() -> ExitCode {
     };
     let result = rt.block_on(async {
         match cli.command {
-            Command::Up { lab_dir, port_base, world, scenario, until } => {
-                up(lab_dir, port_base, world, scenario, until).await
+            Command::Up { lab_dir, port_base, world, listen, advertise, scenario, until } => {
+                up(UpArgs { lab_dir, port_base, world, listen, advertise }, scenario, until).await
             }
             Command::Scenario { command: ScenarioCommand::List } => scenario_list(),
             Command::Scenario { command: ScenarioCommand::Run { name, until, lab_dir, json } } => {
@@ -154,13 +160,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn up(
+struct UpArgs {
     lab_dir: PathBuf,
     port_base: u16,
     world: Option<PathBuf>,
-    scenario: Option<String>,
-    until: Option<u32>,
-) -> anyhow::Result<ExitCode> {
+    listen: std::net::IpAddr,
+    advertise: std::net::IpAddr,
+}
+
+async fn up(args: UpArgs, scenario: Option<String>, until: Option<u32>) -> anyhow::Result<ExitCode> {
+    let UpArgs { lab_dir, port_base, world, listen, advertise } = args;
     // Load the scenario first: a typo should fail before anything starts.
     let scenario = scenario.map(|n| hyok_lab::scenario::load(&n)).transpose()?;
     let world = match world {
@@ -170,7 +179,7 @@ async fn up(
     let started = std::time::Instant::now();
     eprintln!("hyok-lab: starting the lab in {}", lab_dir.display());
     let progress = |s: hyok_lab::lab::Step| eprintln!("  ✓ {:<32} {:>7.1} ms", s.what, s.took.as_secs_f64() * 1000.0);
-    let lab = Lab::start(LabOptions { lab_dir, port_base, world }, &progress).await?;
+    let lab = Lab::start(LabOptions { lab_dir, port_base, world, listen, advertise }, &progress).await?;
     let info = lab.write_lab_json()?;
     let ready = started.elapsed();
     if let Some(scenario) = scenario {
@@ -324,11 +333,7 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
     } else {
         let dir = std::env::temp_dir().join(format!("hyok-lab-scenario-{}", hyok_core::ids::hex32()));
         eprintln!("(no lab in {}; starting a fresh one in-process)", lab_dir.display());
-        let lab = Lab::start(
-            LabOptions { lab_dir: dir.clone(), port_base: 0, world: hyok_lab::world::DEFAULT_WORLD.into() },
-            &|_| {},
-        )
-        .await?;
+        let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await?;
         lab.write_lab_json()?;
         let report = run_scenario(&dir, &scenario, until).await?;
         (report, Some((lab, dir)))
