@@ -97,6 +97,10 @@ impl Dial for StaticDial {
             if let Some(real) = self.map.get(&(host.clone(), port)) {
                 return Ok(Dialed { real: *real, label: format!("{host}:{port}") });
             }
+            // Literal addresses need no resolver (a static binary has no NSS).
+            if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+                return Ok(Dialed { real: SocketAddr::new(ip, port), label: format!("{host}:{port}") });
+            }
             let mut addrs = tokio::net::lookup_host((host.as_str(), port))
                 .await
                 .map_err(|e| DialError::Dns(format!("cannot resolve {host}: {e}")))?;

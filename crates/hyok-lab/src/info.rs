@@ -148,7 +148,8 @@ impl LabInfo {
             }
             Err(e) => return Err(InfoError::Bad { path, reason: e.to_string() }),
         };
-        let mut info: LabInfo = serde_json::from_str(&text).map_err(|e| InfoError::Bad { path, reason: e.to_string() })?;
+        let mut info: LabInfo =
+            serde_json::from_str(&text).map_err(|e| InfoError::Bad { path, reason: e.to_string() })?;
         // Files are found next to lab.json, wherever it was written (a container's /lab is
         // a host folder here).
         info.lab_dir = lab_dir.to_path_buf();

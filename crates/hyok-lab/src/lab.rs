@@ -44,13 +44,7 @@ pub struct LabOptions {
 impl LabOptions {
     /// Options for a lab in `lab_dir` with free ports and the shipped world (tests).
     pub fn ephemeral(lab_dir: PathBuf) -> Self {
-        Self {
-            lab_dir,
-            port_base: 0,
-            world: DEFAULT_WORLD.to_string(),
-            listen: LOOPBACK,
-            advertise: LOOPBACK,
-        }
+        Self { lab_dir, port_base: 0, world: DEFAULT_WORLD.to_string(), listen: LOOPBACK, advertise: LOOPBACK }
     }
 
     /// Where lab services connect to each other's sockets.

@@ -1,0 +1,196 @@
+//! HYOK Lab inside another project's tests, on [testcontainers].
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hyok_lab_testcontainers::Error> {
+//! let lab = hyok_lab_testcontainers::HyokLab::start().await?;      // image hyok-lab:dev
+//! let report = lab.run_scenario("oci-hyok-api-gateway", Some(16)).await?;
+//! assert!(report.passed);
+//! let identity = lab.url("identity");                                // https://127.0.0.1:PORT
+//! let ca = lab.ca_bundle();                                          // PEM to trust
+//! let oci_config = lab.oci_config();                                 // for the official `oci` CLI
+//! let (user, password) = lab.ctm_credentials();
+//! # let _ = (identity, ca, oci_config, user, password); Ok(()) }
+//! ```
+//!
+//! The container publishes its ports on 127.0.0.1 under the same numbers it uses inside (the
+//! lab writes host URLs into lab.json), from a port base picked free on this host. The lab dir
+//! is a host folder mounted at `/lab`, so lab.json, the CA bundle and the CLI config are plain
+//! files here. The container is removed when the [`HyokLab`] is dropped.
+
+use hyok_lab::{LabInfo, scenario};
+use std::{
+    net::TcpListener,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+use testcontainers::{
+    ContainerAsync, GenericImage, ImageExt,
+    core::{ContainerPort, Mount, WaitFor},
+    runners::AsyncRunner,
+};
+
+/// The image `docker/build.sh` builds.
+pub const IMAGE: &str = "hyok-lab";
+/// Its default tag.
+pub const TAG: &str = "dev";
+
+/// Why the lab could not be started or used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// No Docker engine, no image, or the container did not become ready.
+    #[error("cannot start the HYOK Lab container ({IMAGE}:{TAG}; build it with docker/build.sh): {0}")]
+    Docker(String),
+    /// No free block of host ports was found.
+    #[error("no free block of host ports for the lab: {0}")]
+    Ports(String),
+    /// lab.json or another file of the lab dir could not be read or written.
+    #[error("lab dir {0}")]
+    LabDir(String),
+    /// A scenario could not be loaded or run.
+    #[error("scenario: {0}")]
+    Scenario(String),
+}
+
+/// Port offsets the lab uses (services, DNS, run-time endpoints); see docker/Dockerfile.
+const TCP: &[(u16, u16)] = &[(0, 16), (52, 57), (100, 109)];
+const UDP: &[(u16, u16)] = &[(52, 57)];
+
+/// Options for [`HyokLab::start_with`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Image name.
+    pub image: String,
+    /// Image tag.
+    pub tag: String,
+    /// Port base; `None` picks a free one.
+    pub port_base: Option<u16>,
+    /// How long the container may take to be ready.
+    pub startup_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { image: IMAGE.into(), tag: TAG.into(), port_base: None, startup_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// A running lab container.
+pub struct HyokLab {
+    _container: ContainerAsync<GenericImage>,
+    dir: PathBuf,
+    /// The lab's lab.json.
+    pub info: LabInfo,
+}
+
+impl std::fmt::Debug for HyokLab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HyokLab").field("lab_dir", &self.dir).finish_non_exhaustive()
+    }
+}
+
+fn block_is_free(base: u16) -> bool {
+    TCP.iter().all(|(a, b)| (*a..=*b).all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok()))
+}
+
+fn free_base() -> Result<u16, Error> {
+    // Spread the starting point so parallel tests rarely probe the same block.
+    let start = 20_000 + (u16::from_str_radix(&hyok_core::ids::hex32()[..3], 16).unwrap_or(0) % 200) * 200;
+    (0..200u16)
+        .map(|i| 20_000 + ((start - 20_000 + i * 200) % 40_000))
+        .find(|b| block_is_free(*b))
+        .ok_or_else(|| Error::Ports("every probed block of 110 ports was partly taken".into()))
+}
+
+impl HyokLab {
+    /// Start `hyok-lab:dev` and wait until it is ready.
+    pub async fn start() -> Result<Self, Error> {
+        Self::start_with(Options::default()).await
+    }
+
+    /// Start with options.
+    pub async fn start_with(opts: Options) -> Result<Self, Error> {
+        let base = match opts.port_base {
+            Some(b) => b,
+            None => free_base()?,
+        };
+        let dir = std::env::temp_dir().join(format!("hyok-lab-tc-{}", hyok_core::ids::hex32()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::LabDir(format!("{}: {e}", dir.display())))?;
+        let image = GenericImage::new(opts.image.as_str(), opts.tag.as_str())
+            .with_wait_for(WaitFor::message_on_stderr("hyok-lab: ready in"));
+        let mut req = image
+            .with_env_var("HYOK_LAB_PORT_BASE", base.to_string())
+            .with_mount(Mount::bind_mount(dir.display().to_string(), "/lab"))
+            .with_startup_timeout(opts.startup_timeout);
+        for (a, b) in TCP {
+            for o in *a..=*b {
+                req = req.with_mapped_port(base + o, ContainerPort::Tcp(base + o));
+            }
+        }
+        for (a, b) in UDP {
+            for o in *a..=*b {
+                req = req.with_mapped_port(base + o, ContainerPort::Udp(base + o));
+            }
+        }
+        let container = req.start().await.map_err(|e| Error::Docker(e.to_string()))?;
+        let info = LabInfo::load(&dir).map_err(|e| Error::LabDir(e.to_string()))?;
+        let lab = Self { _container: container, dir, info };
+        lab.write_host_cli_config()?;
+        Ok(lab)
+    }
+
+    /// The lab dir on this host (lab.json, `ca/`, `oci/`).
+    pub fn lab_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A service's URL for this host (`https://127.0.0.1:PORT`).
+    pub fn url(&self, service: &str) -> Option<&str> {
+        self.info.service(service).map(|s| s.url.as_str())
+    }
+
+    /// The PEM bundle of every CA a client must trust.
+    pub fn ca_bundle(&self) -> PathBuf {
+        self.dir.join(&self.info.ca.bundle)
+    }
+
+    /// An `oci` CLI config whose key path points at this host's copy of the key.
+    pub fn oci_config(&self) -> PathBuf {
+        self.dir.join("oci/config.host")
+    }
+
+    /// CipherTrust Manager's user and password.
+    pub fn ctm_credentials(&self) -> (String, String) {
+        let c = &self.info.credentials["ctm"];
+        let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+        (s("username"), s("password"))
+    }
+
+    /// Run a shipped scenario (or a scenario file) up to task `until`, from this host.
+    pub async fn run_scenario(&self, name: &str, until: Option<u32>) -> Result<scenario::Report, Error> {
+        let s = scenario::load(name).map_err(|e| Error::Scenario(e.to_string()))?;
+        let mut runner = scenario::Runner::new(&self.dir).map_err(Error::Scenario)?;
+        Ok(runner.run(&s, until, &|_| {}).await)
+    }
+
+    fn write_host_cli_config(&self) -> Result<(), Error> {
+        let config = self.dir.join("oci/config");
+        let text = std::fs::read_to_string(&config).map_err(|e| Error::LabDir(format!("{}: {e}", config.display())))?;
+        let host_key = self.dir.join("oci/oci_api_key.pem");
+        let text: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("key_file=") { format!("key_file={}\n", host_key.display()) } else { format!("{l}\n") }
+            })
+            .collect();
+        let out = self.oci_config();
+        std::fs::write(&out, text).map_err(|e| Error::LabDir(format!("{}: {e}", out.display())))
+    }
+}
+
+impl Drop for HyokLab {
+    fn drop(&mut self) {
+        // The container goes with its handle; its files go too.
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
