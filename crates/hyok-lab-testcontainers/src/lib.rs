@@ -89,17 +89,24 @@ impl std::fmt::Debug for HyokLab {
     }
 }
 
+/// Docker publishes on 0.0.0.0; probe the same way, TCP and UDP.
 fn block_is_free(base: u16) -> bool {
-    TCP.iter().all(|(a, b)| (*a..=*b).all(|o| TcpListener::bind(("127.0.0.1", base + o)).is_ok()))
+    TCP.iter().all(|(a, b)| (*a..=*b).all(|o| TcpListener::bind(("0.0.0.0", base + o)).is_ok()))
+        && UDP.iter().all(|(a, b)| (*a..=*b).all(|o| std::net::UdpSocket::bind(("0.0.0.0", base + o)).is_ok()))
 }
 
+/// Blocks of 200 ports from 20000 to 32599: below Linux's ephemeral range (32768+), where
+/// outgoing connections would otherwise take ports between the probe and `docker run`.
+const FIRST_BASE: u16 = 20_000;
+const BLOCKS: u16 = 63;
+
 fn free_base() -> Result<u16, Error> {
-    // Spread the starting point so parallel tests rarely probe the same block.
-    let start = 20_000 + (u16::from_str_radix(&hyok_core::ids::hex32()[..3], 16).unwrap_or(0) % 200) * 200;
-    (0..200u16)
-        .map(|i| 20_000 + ((start - 20_000 + i * 200) % 40_000))
+    // Start at a random block so parallel tests rarely probe the same one.
+    let start = u16::from_str_radix(&hyok_core::ids::hex32()[..4], 16).unwrap_or(0) % BLOCKS;
+    (0..BLOCKS)
+        .map(|i| FIRST_BASE + ((start + i) % BLOCKS) * 200)
         .find(|b| block_is_free(*b))
-        .ok_or_else(|| Error::Ports("every probed block of 110 ports was partly taken".into()))
+        .ok_or_else(|| Error::Ports(format!("every block of ports from {FIRST_BASE} to 32599 was partly taken")))
 }
 
 impl HyokLab {
@@ -108,12 +115,28 @@ impl HyokLab {
         Self::start_with(Options::default()).await
     }
 
-    /// Start with options.
+    /// Start with options. With a picked port base, a port taken between the probe and
+    /// `docker run` makes it try another block (three tries).
     pub async fn start_with(opts: Options) -> Result<Self, Error> {
-        let base = match opts.port_base {
-            Some(b) => b,
-            None => free_base()?,
-        };
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let base = match opts.port_base {
+                Some(b) => b,
+                None => free_base()?,
+            };
+            match Self::start_at(&opts, base).await {
+                Err(Error::Docker(e))
+                    if opts.port_base.is_none() && tries < 3 && e.contains("address already in use") =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_at(opts: &Options, base: u16) -> Result<Self, Error> {
         let dir = std::env::temp_dir().join(format!("hyok-lab-tc-{}", hyok_core::ids::hex32()));
         std::fs::create_dir_all(&dir).map_err(|e| Error::LabDir(format!("{}: {e}", dir.display())))?;
         let image = GenericImage::new(opts.image.as_str(), opts.tag.as_str())
@@ -132,7 +155,13 @@ impl HyokLab {
                 req = req.with_mapped_port(base + o, ContainerPort::Udp(base + o));
             }
         }
-        let container = req.start().await.map_err(|e| Error::Docker(e.to_string()))?;
+        let container = match req.start().await {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(Error::Docker(e.to_string()));
+            }
+        };
         let info = LabInfo::load(&dir).map_err(|e| Error::LabDir(e.to_string()))?;
         let lab = Self { _container: container, dir, info };
         lab.write_host_cli_config()?;
