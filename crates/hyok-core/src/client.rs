@@ -226,17 +226,19 @@ impl HttpClient {
     /// Send a request and return the response with a streaming body.
     pub async fn send_streaming(&self, req: Request<Body>) -> Result<Response<hyper::body::Incoming>, ClientError> {
         let started = std::time::Instant::now();
-        let ts_ms = crate::events::now_ms();
-        let hop = req.extensions().get::<HopName>().map(|h| h.0.clone());
-        let request_id =
-            req.headers().get(crate::request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-        let dest = format!("{} {}", req.method(), req.uri());
+        // What the hop event needs is taken from the request only when events are recorded.
+        let meta = self.events.as_ref().map(|_| {
+            let hop = req.extensions().get::<HopName>().map(|h| h.0.clone());
+            let request_id =
+                req.headers().get(crate::request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+            (crate::events::now_ms(), hop, request_id, format!("{} {}", req.method(), req.uri()))
+        });
         let result = match tokio::time::timeout(self.timeout, self.client().request(req)).await {
             Err(_) => Err(ClientError::Timeout(self.timeout)),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err(classify(e)),
         };
-        if let Some((log, source)) = &self.events {
+        if let (Some((log, source)), Some((ts_ms, hop, request_id, dest))) = (&self.events, meta) {
             let (outcome, status, reason, decided_by) = match &result {
                 Ok(r) if r.status().is_success() || r.status().is_redirection() => {
                     (Outcome::Ok, Some(r.status().as_u16()), r.status().to_string(), None)
