@@ -141,7 +141,10 @@ impl HyokLab {
         std::fs::create_dir_all(&dir).map_err(|e| Error::LabDir(format!("{}: {e}", dir.display())))?;
         let image = GenericImage::new(opts.image.as_str(), opts.tag.as_str())
             .with_wait_for(WaitFor::message_on_stderr("hyok-lab: ready in"));
+        // A known name lets a failed start (created, not started: a port was taken) be removed.
+        let name = format!("hyok-lab-{}", &hyok_core::ids::hex32()[..12]);
         let mut req = image
+            .with_container_name(name.as_str())
             .with_env_var("HYOK_LAB_PORT_BASE", base.to_string())
             .with_mount(Mount::bind_mount(dir.display().to_string(), "/lab"))
             .with_startup_timeout(opts.startup_timeout);
@@ -158,6 +161,7 @@ impl HyokLab {
         let container = match req.start().await {
             Ok(c) => c,
             Err(e) => {
+                let _ = std::process::Command::new("docker").args(["rm", "-f", &name]).output();
                 let _ = std::fs::remove_dir_all(&dir);
                 return Err(Error::Docker(e.to_string()));
             }

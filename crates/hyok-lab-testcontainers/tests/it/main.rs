@@ -28,3 +28,28 @@ async fn a_test_gets_a_lab_in_a_few_lines() {
     let report = lab.run_scenario("oci-hyok-api-gateway", Some(16)).await.expect("scenario");
     assert!(report.passed, "{:?}", report.problem);
 }
+
+#[tokio::test]
+async fn a_taken_port_is_named_and_nothing_is_left_behind() {
+    if !enabled() {
+        return;
+    }
+    let base = 31_000;
+    let _held = std::net::TcpListener::bind(("0.0.0.0", base)).expect("hold the admin port");
+    let opts = hyok_lab_testcontainers::Options { port_base: Some(base), ..Default::default() };
+    let e = HyokLab::start_with(opts).await.expect_err("the port is taken");
+    let text = e.to_string();
+    assert!(text.contains(&base.to_string()) && text.contains("address already in use"), "{text}");
+    let out = std::process::Command::new("docker")
+        // Created but never started: what a failed start would leave (another test's lab may be
+        // running at the same time, so running containers do not count).
+        .args(["ps", "-a", "--filter", "name=hyok-lab-", "--filter", "status=created", "--format", "{{.Names}}"])
+        .output()
+        .expect("docker ps");
+    let left: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|n| n.starts_with("hyok-lab-") && !n.starts_with("hyok-lab-test-"))
+        .map(str::to_string)
+        .collect();
+    assert!(left.is_empty(), "containers left behind: {left:?}");
+}
