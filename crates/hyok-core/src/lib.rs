@@ -14,6 +14,7 @@ pub mod request_id;
 pub mod rsa_key;
 pub mod server;
 pub mod tls;
+pub mod url;
 
 pub use error::{CtmError, OciError};
 pub use events::{EventLog, HopEvent, Outcome};

@@ -119,11 +119,8 @@ impl std::fmt::Debug for VaultRuntime {
 
 /// Percent-encode one path segment or form value (RFC 3986 unreserved characters pass).
 pub fn enc(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, ENCODE).to_string()
+    hyok_core::url::encode_component(s)
 }
-
-const ENCODE: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 impl VaultRuntime {
     /// A runtime for the vault at `base_url` (the `externalVaultEndpointUrl`).

@@ -20,7 +20,7 @@ async fn fetch(info: &crate::LabInfo, request_id: Option<&str>) -> Result<Vec<Ho
         hyok_core::tls::client_config(&info.ca_bundle_pem().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?,
     );
     let url = match request_id {
-        Some(id) => format!("{}/events?request_id={}", info.admin.url, percent(id)),
+        Some(id) => format!("{}/events?request_id={}", info.admin.url, hyok_core::url::encode_component(id)),
         None => format!("{}/events?last=2000", info.admin.url),
     };
     let auth = format!("Bearer {}", info.admin.token);
@@ -29,18 +29,6 @@ async fn fetch(info: &crate::LabInfo, request_id: Option<&str>) -> Result<Vec<Ho
         return Err(format!("the lab's admin endpoint answered {status}"));
     }
     serde_json::from_value(v).map_err(|e| e.to_string())
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 /// The hops of one request; with no id, those of the most recent request that has an id.

@@ -319,7 +319,11 @@ impl Runner {
             (None, Some(f)) => {
                 let mut pairs = Vec::new();
                 for (k, v) in f {
-                    pairs.push(format!("{}={}", form_escape(k), form_escape(&render(v, &self.vars)?)));
+                    pairs.push(format!(
+                        "{}={}",
+                        hyok_core::url::encode_component(k),
+                        hyok_core::url::encode_component(&render(v, &self.vars)?)
+                    ));
                 }
                 Some((Bytes::from(pairs.join("&")), "application/x-www-form-urlencoded"))
             }
@@ -438,16 +442,4 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
-}
-
-fn form_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
