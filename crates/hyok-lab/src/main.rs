@@ -370,11 +370,7 @@ async fn down(lab_dir: PathBuf) -> anyhow::Result<ExitCode> {
         }
         Err(e) => return Err(e.into()),
     };
-    let client = hyok_core::client::HttpClient::new(
-        std::sync::Arc::new(hyok_core::client::StaticDial::new()),
-        hyok_core::tls::client_config(&info.ca_bundle_pem()?)?,
-    )
-    .with_timeout(Duration::from_secs(3));
+    let client = info.host_client().map_err(anyhow::Error::msg)?.with_timeout(Duration::from_secs(3));
     let req = http::Request::post(format!("{}/shutdown", info.admin.url))
         .header("authorization", format!("Bearer {}", info.admin.token))
         .body(axum::body::Body::empty())?;

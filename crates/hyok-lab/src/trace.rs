@@ -15,10 +15,7 @@ pub async fn load(lab_dir: &Path, request_id: Option<&str>) -> Result<Vec<HopEve
 }
 
 async fn fetch(info: &crate::LabInfo, request_id: Option<&str>) -> Result<Vec<HopEvent>, String> {
-    let client = hyok_core::client::HttpClient::new(
-        std::sync::Arc::new(hyok_core::client::StaticDial::new()),
-        hyok_core::tls::client_config(&info.ca_bundle_pem().map_err(|e| e.to_string())?).map_err(|e| e.to_string())?,
-    );
+    let client = info.host_client()?;
     let url = match request_id {
         Some(id) => format!("{}/events?request_id={}", info.admin.url, hyok_core::url::encode_component(id)),
         None => format!("{}/events?last=2000", info.admin.url),
