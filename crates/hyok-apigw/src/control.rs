@@ -3,13 +3,17 @@
 //!
 //! Creates, updates and deletes are asynchronous as in OCI: the call answers at once (a create
 //! with the resource in CREATING, an update or delete with 202) and carries
-//! `opc-work-request-id`; the work runs in a task. A gateway becomes ACTIVE once its data plane
-//! ([`Gateway`]) is served at its private IP through the lab's [`ServiceHost`]; a deployment
-//! becomes ACTIVE only when [`Gateway::check_deployment`] passes, else FAILED with the cause in
-//! `lifecycleDetails`. Invariant: the data plane serves exactly the ACTIVE deployments.
+//! `opc-work-request-id`; the work runs in a task. A gateway becomes ACTIVE once its
+//! [`DataPlane`] serves it at its private IP (by default [`LocalDataPlane`]: a [`Gateway`] in
+//! this process, hosted through the lab's [`ServiceHost`]; see
+//! [`ApiGatewayService::with_data_plane`] for one in another process); a deployment becomes
+//! ACTIVE only when the data plane's backend check ([`Gateway::check_deployment`]) passes, else
+//! FAILED with the cause in `lifecycleDetails`. Invariant: the data plane serves exactly the
+//! ACTIVE deployments. The state lock is never held while the data plane works.
 
 use crate::{
-    Gateway, GatewayConfig, GatewayError,
+    Gateway, GatewayError,
+    plane::{DataPlane, DeploymentRuntimeSpec, GatewayRuntimeSpec, LocalDataPlane},
     spec::{self, ApiSpecification},
 };
 use axum::{
@@ -20,10 +24,7 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use hyok_core::{
-    OciError, RequestId,
-    host::{Endpoint, ServiceHost},
-};
+use hyok_core::{OciError, RequestId, host::ServiceHost};
 use hyok_netsim::{NetError, NetworkModel};
 use hyok_oci::{
     CertificatesService, SignatureVerifier,
@@ -378,7 +379,12 @@ struct GatewayRec {
     tls: Option<(String, String)>,
     /// Backend CA PEMs: the lab public root first, then the resolved `caBundles`.
     bundles: Vec<String>,
-    runtime: Option<Arc<Gateway>>,
+    /// The data plane serves it (set once a start succeeds, cleared by a failure or a stop).
+    running: bool,
+    /// Serialises the data-plane work of this gateway: a (re)start or stop takes it exclusively,
+    /// deployment checks share it. So a restart installs exactly the ACTIVE deployments and no
+    /// deployment check lands on a listener being replaced. Never held with the state lock.
+    ops: Arc<tokio::sync::RwLock<()>>,
 }
 
 struct DeploymentRec {
@@ -481,6 +487,9 @@ pub struct ApiGatewayService {
     state: Mutex<ControlState>,
     retry: RetryTokens,
     delay: Duration,
+    data_plane: Arc<dyn DataPlane>,
+    /// The data plane when it runs in this process (for [`ApiGatewayService::gateway_runtime`]).
+    local: Option<Arc<LocalDataPlane>>,
 }
 
 impl std::fmt::Debug for ApiGatewayService {
@@ -495,13 +504,34 @@ type CertChoice = (Option<String>, Option<(String, String)>);
 impl ApiGatewayService {
     /// A control plane with no gateways. Work starts 20 ms after the accepting call (so clients
     /// observe CREATING/UPDATING, as with OCI); see [`ApiGatewayService::with_lifecycle_delay`].
+    /// Gateways run in this process ([`LocalDataPlane`] on `deps.host`).
     pub fn new(deps: ControlDeps) -> Self {
+        let local = Arc::new(LocalDataPlane::new(deps.host.clone()));
         Self {
             deps,
             state: Mutex::new(ControlState::default()),
             retry: RetryTokens::new(),
             delay: Duration::from_millis(20),
+            data_plane: local.clone(),
+            local: Some(local),
         }
+    }
+
+    /// Run the gateways on `data_plane` (e.g. a [`crate::plane::RemoteDataPlane`] in another
+    /// container). Call it before any gateway is created. `deps.host` is then used only for the
+    /// public CA of default certificates; [`ApiGatewayService::gateway_runtime`] answers `None`.
+    pub fn with_data_plane(mut self, data_plane: Arc<dyn DataPlane>) -> Self {
+        self.data_plane = data_plane;
+        self.local = None;
+        self
+    }
+
+    /// Run the gateways on this in-process data plane (keeps
+    /// [`ApiGatewayService::gateway_runtime`] working).
+    pub fn with_local_data_plane(mut self, local: Arc<LocalDataPlane>) -> Self {
+        self.data_plane = local.clone();
+        self.local = Some(local);
+        self
     }
 
     /// Change how long asynchronous work waits before it starts.
@@ -520,9 +550,10 @@ impl ApiGatewayService {
         self.lock().gateways.get(id).map(|g| g.res.clone())
     }
 
-    /// The running data plane of gateway `id` (ACTIVE gateways only).
+    /// The running data plane of gateway `id` when the data plane is in this process.
     pub fn gateway_runtime(&self, id: &str) -> Option<Arc<Gateway>> {
-        self.lock().gateways.get(id).and_then(|g| g.runtime.clone())
+        let running = self.lock().gateways.get(id).is_some_and(|g| g.running);
+        if running { self.local.as_ref()?.gateway(id) } else { None }
     }
 
     /// The deployment resource `id` (DELETED ones included).
@@ -537,12 +568,12 @@ impl ApiGatewayService {
 
     /// Stop serving every gateway (lab shutdown). Resources stay as they are.
     pub async fn shutdown(&self) {
-        let ips: Vec<Ipv4Addr> = {
+        let ids: Vec<String> = {
             let mut s = self.lock();
-            s.gateways.values_mut().filter_map(|g| g.runtime.take().and(g.ip)).collect()
+            s.gateways.values_mut().filter_map(|g| std::mem::take(&mut g.running).then(|| g.res.id.clone())).collect()
         };
-        for ip in ips {
-            self.deps.host.unhost(ip, GATEWAY_PORT).await;
+        for id in ids {
+            self.data_plane.stop_gateway(&id).await;
         }
     }
 
@@ -690,8 +721,9 @@ impl ApiGatewayService {
             let seq = s.next_seq();
             let wr = s.new_work_request("CREATE_GATEWAY", &compartment, "gateway", &id);
             s.create_wr.insert(id.clone(), wr.clone());
-            s.gateways
-                .insert(id.clone(), GatewayRec { res: res.clone(), seq, ip: Some(ip), tls, bundles, runtime: None });
+            let rec =
+                GatewayRec { res: res.clone(), seq, ip: Some(ip), tls, bundles, running: false, ops: Arc::default() };
+            s.gateways.insert(id.clone(), rec);
             wr
         };
         tracing::info!(gateway = %id, %ip, request_id, "gateway accepted");
@@ -703,25 +735,34 @@ impl ApiGatewayService {
 
     async fn run_gateway_create(self: Arc<Self>, id: String, wr: String) {
         tokio::time::sleep(self.delay).await;
-        let setup = {
+        let ops = {
             let mut s = self.lock();
             s.start(&wr);
-            s.gateways
-                .get(&id)
-                .filter(|g| g.res.lifecycle_state == LifecycleState::Creating)
-                .map(|g| (g.res.display_name.clone(), g.res.hostname.clone(), g.ip, g.tls.clone(), g.bundles.clone()))
+            s.gateways.get(&id).map(|g| g.ops.clone())
         };
-        let Some((name, hostname, Some(ip), tls, bundles)) = setup else {
+        let Some(ops) = ops else {
             self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was created".into())));
             return;
         };
-        let result = self.start_runtime(&name, &hostname, ip, tls, bundles, &[]).await;
+        let _ops = ops.write().await;
+        let setup = self
+            .lock()
+            .gateways
+            .get(&id)
+            .filter(|g| g.res.lifecycle_state == LifecycleState::Creating)
+            .and_then(Launch::of);
+        let Some(launch) = setup else {
+            self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was created".into())));
+            return;
+        };
+        let (name, hostname, ip) = (launch.name.clone(), launch.hostname.clone(), launch.ip);
+        let result = self.launch(launch, Vec::new()).await;
         let mut s = self.lock();
         let Some(g) = s.gateways.get_mut(&id) else { return };
         g.res.time_updated = oci_now();
         match result {
-            Ok(runtime) => {
-                g.runtime = Some(runtime);
+            Ok(()) => {
+                g.running = true;
                 g.res.lifecycle_state = LifecycleState::Active;
                 g.res.lifecycle_details = None;
                 tracing::info!(gateway = %id, %ip, %hostname, "gateway ACTIVE");
@@ -729,6 +770,7 @@ impl ApiGatewayService {
                 s.finish(&wr, Ok("CREATED"));
             }
             Err(e) => {
+                g.running = false;
                 g.res.lifecycle_state = LifecycleState::Failed;
                 g.res.lifecycle_details = Some(e.clone());
                 tracing::warn!(gateway = %id, reason = %e, "gateway FAILED");
@@ -737,45 +779,24 @@ impl ApiGatewayService {
         }
     }
 
-    /// Build a data plane, install `deployments`, and serve it at `ip:443`.
-    async fn start_runtime(
-        &self,
-        name: &str,
-        hostname: &str,
-        ip: Ipv4Addr,
-        tls: Option<(String, String)>,
-        bundles: Vec<String>,
-        deployments: &[(String, String, ApiSpecification)],
-    ) -> Result<Arc<Gateway>, String> {
-        let tls = match tls {
+    /// Have the data plane serve the gateway at `ip:443` with `deployments` installed. The
+    /// default certificate is made here: the control plane holds the public CA.
+    async fn launch(&self, l: Launch, deployments: Vec<DeploymentRuntimeSpec>) -> Result<(), String> {
+        let (tls_chain_pem, tls_key_pem) = match l.tls {
             Some(t) => t,
-            None => self.default_certificate(hostname, ip).await?,
+            None => self.default_certificate(&l.hostname, l.ip).await?,
         };
-        let gw = Gateway::new(GatewayConfig {
-            name: name.to_string(),
-            ip: ip.to_string(),
-            tls,
-            backend_ca_bundles: bundles,
-            dial: self.deps.host.dial_from(ip),
-            events: self.deps.host.events(),
-        })
-        .map_err(|e| e.to_string())?;
-        for (id, prefix, spec) in deployments {
-            gw.set_deployment(id, prefix, spec).map_err(|e| format!("deployment {id}: {e}"))?;
-        }
-        let endpoint = Endpoint {
-            name: format!("api-gateway {name}"),
-            kind: "api-gateway".into(),
-            host: hostname.to_string(),
-            ip,
-            port: GATEWAY_PORT,
+        let spec = GatewayRuntimeSpec {
+            id: l.id,
+            name: l.name,
+            hostname: l.hostname,
+            ip: l.ip,
+            tls_chain_pem,
+            tls_key_pem,
+            backend_ca_bundles: l.bundles,
+            deployments,
         };
-        self.deps
-            .host
-            .host(endpoint, gw.clone().router(), gw.tls_config())
-            .await
-            .map_err(|e| format!("cannot serve the gateway at {ip}:{GATEWAY_PORT}: {e}"))?;
-        Ok(gw)
+        self.data_plane.start_gateway(spec).await
     }
 
     /// OCI's default gateway certificate: RSA, for the gateway's host name, from the lab's
@@ -863,71 +884,57 @@ impl ApiGatewayService {
 
     async fn run_gateway_update(self: Arc<Self>, id: String, wr: String, plan: GatewayChange) {
         tokio::time::sleep(self.delay).await;
-        let snapshot = {
+        let ops = {
             let mut s = self.lock();
             s.start(&wr);
-            let deps: Vec<(String, String, ApiSpecification)> = s
-                .deployments
-                .values()
-                .filter(|d| d.res.gateway_id == id && d.res.lifecycle_state == LifecycleState::Active)
-                .map(|d| (d.res.id.clone(), d.res.path_prefix.clone(), d.res.specification.clone()))
-                .collect();
-            s.gateways.get(&id).map(|g| {
-                (
-                    g.res.display_name.clone(),
-                    g.res.hostname.clone(),
-                    g.ip,
-                    g.tls.clone(),
-                    g.bundles.clone(),
-                    g.runtime.clone(),
-                    deps,
-                )
-            })
+            s.gateways.get(&id).map(|g| g.ops.clone())
         };
-        let Some((name, hostname, Some(ip), tls, bundles, runtime, deps)) = snapshot else {
+        let Some(ops) = ops else {
             self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was updated".into())));
             return;
         };
-        let result: Result<Option<Arc<Gateway>>, String> = match (runtime, plan.tls_changed) {
-            // A new certificate means a new listener: build, install the ACTIVE deployments, re-serve.
-            (Some(_), true) | (None, _) => {
-                self.deps.host.unhost(ip, GATEWAY_PORT).await;
-                self.start_runtime(&name, &hostname, ip, tls, bundles, &deps).await.map(Some)
-            }
-            (Some(rt), false) => {
-                if plan.bundles_changed {
-                    rt.set_backend_ca_bundles(bundles).map(|()| Some(rt)).map_err(|e| e.to_string())
-                } else {
-                    Ok(Some(rt))
-                }
-            }
+        // Exclusive: no deployment check runs while the listener may be replaced, so the
+        // snapshot below is exactly what must be served.
+        let _ops = ops.write().await;
+        let snapshot = {
+            let s = self.lock();
+            let deps: Vec<DeploymentRuntimeSpec> = s
+                .deployments
+                .values()
+                .filter(|d| d.res.gateway_id == id && d.res.lifecycle_state == LifecycleState::Active)
+                .map(|d| runtime_deployment(&d.res))
+                .collect();
+            s.gateways.get(&id).and_then(|g| Launch::of(g).map(|l| (l, g.running, deps)))
         };
+        let Some((launch, running, deps)) = snapshot else {
+            self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was updated".into())));
+            return;
+        };
+        let result = if !running || plan.tls_changed {
+            // A new certificate means a new listener: rebuilt with the ACTIVE deployments.
+            self.launch(launch, deps).await
+        } else if plan.bundles_changed {
+            self.data_plane.set_backend_ca_bundles(&id, launch.bundles).await
+        } else {
+            Ok(())
+        };
+        if result.is_err() {
+            // A FAILED gateway is not served.
+            self.data_plane.stop_gateway(&id).await;
+        }
         let mut s = self.lock();
         let Some(g) = s.gateways.get_mut(&id) else { return };
         g.res.time_updated = oci_now();
         match result {
-            Ok(rt) => {
-                g.runtime = rt.clone();
+            Ok(()) => {
+                g.running = true;
                 g.res.lifecycle_state = LifecycleState::Active;
                 g.res.lifecycle_details = None;
-                // A deployment that turned ACTIVE while the new data plane was being built.
-                if let Some(rt) = rt {
-                    let have: Vec<String> = rt.deployments().into_iter().map(|(d, _)| d).collect();
-                    for d in s.deployments.values().filter(|d| {
-                        d.res.gateway_id == id
-                            && d.res.lifecycle_state == LifecycleState::Active
-                            && !have.contains(&d.res.id)
-                    }) {
-                        if let Err(e) = rt.set_deployment(&d.res.id, &d.res.path_prefix, &d.res.specification) {
-                            tracing::warn!(deployment = %d.res.id, error = %e, "cannot reinstall deployment");
-                        }
-                    }
-                }
                 tracing::info!(gateway = %id, "gateway updated");
                 s.finish(&wr, Ok("UPDATED"));
             }
             Err(e) => {
-                g.runtime = None;
+                g.running = false;
                 g.res.lifecycle_state = LifecycleState::Failed;
                 g.res.lifecycle_details = Some(e.clone());
                 tracing::warn!(gateway = %id, reason = %e, "gateway update FAILED");
@@ -971,16 +978,21 @@ impl ApiGatewayService {
         let (gid, wid) = (id.to_string(), wr.clone());
         tokio::spawn(async move {
             tokio::time::sleep(this.delay).await;
-            let ip = {
+            let ops = {
                 let mut s = this.lock();
                 s.start(&wid);
-                s.gateways.get_mut(&gid).and_then(|g| {
-                    g.runtime = None;
-                    g.ip.take()
-                })
+                s.gateways.get(&gid).map(|g| g.ops.clone())
             };
+            let _ops = match &ops {
+                Some(o) => Some(o.write().await),
+                None => None,
+            };
+            let ip = this.lock().gateways.get_mut(&gid).and_then(|g| {
+                g.running = false;
+                g.ip.take()
+            });
+            this.data_plane.stop_gateway(&gid).await;
             if let Some(ip) = ip {
-                this.deps.host.unhost(ip, GATEWAY_PORT).await;
                 this.deps.net.release_ip(ip);
             }
             let mut s = this.lock();
@@ -1068,35 +1080,38 @@ impl ApiGatewayService {
     /// The backend check of a CREATING/UPDATING deployment, then ACTIVE (installed) or FAILED.
     async fn run_deployment_check(self: Arc<Self>, id: String, wr: String, request_id: String, action: &'static str) {
         tokio::time::sleep(self.delay).await;
-        let job = {
+        let ops = {
             let mut s = self.lock();
             s.start(&wr);
-            let dep = s.deployments.get(&id).map(|d| (d.res.gateway_id.clone(), d.res.specification.clone()));
-            dep.map(|(gid, spec)| (s.gateways.get(&gid).and_then(|g| g.runtime.clone()), spec))
+            let gid = s.deployments.get(&id).map(|d| d.res.gateway_id.clone());
+            gid.map(|g| s.gateways.get(&g).map(|g| g.ops.clone()))
         };
-        let Some((runtime, spec)) = job else {
+        let Some(ops) = ops else {
             self.lock().finish(&wr, Err(("InternalError", "the deployment disappeared while it was checked".into())));
             return;
         };
-        let checked = match &runtime {
-            None => Err("the gateway is not ACTIVE".to_string()),
-            Some(gw) => gw.check_deployment(&request_id, &spec).await.map_err(|f| f.to_string()),
+        // Shared: checks run side by side, but not while the gateway's listener is replaced.
+        let _ops = match &ops {
+            Some(o) => Some(o.read().await),
+            None => None,
+        };
+        let job = {
+            let s = self.lock();
+            s.deployments.get(&id).map(|d| {
+                let running = s.gateways.get(&d.res.gateway_id).is_some_and(|g| g.running);
+                (d.res.gateway_id.clone(), running, runtime_deployment(&d.res))
+            })
+        };
+        let Some((gid, running, dep)) = job else {
+            self.lock().finish(&wr, Err(("InternalError", "the deployment disappeared while it was checked".into())));
+            return;
+        };
+        let outcome = if running {
+            self.data_plane.deploy(&gid, &request_id, dep).await
+        } else {
+            Err("the gateway is not ACTIVE".to_string())
         };
         let mut s = self.lock();
-        let Some(gid) = s.deployments.get(&id).map(|d| d.res.gateway_id.clone()) else { return };
-        // Install on the gateway's current data plane (an update may have replaced it meanwhile).
-        let current = s.gateways.get(&gid).and_then(|g| g.runtime.clone());
-        let outcome = checked.and_then(|()| match (&current, s.deployments.get(&id)) {
-            (Some(gw), Some(d)) => {
-                gw.set_deployment(&id, &d.res.path_prefix, &d.res.specification).map_err(|e| e.to_string())
-            }
-            _ => Err("the gateway is not ACTIVE".to_string()),
-        });
-        if outcome.is_err()
-            && let Some(gw) = &current
-        {
-            gw.remove_deployment(&id);
-        }
         let Some(d) = s.deployments.get_mut(&id) else { return };
         d.res.time_updated = oci_now();
         match outcome {
@@ -1194,12 +1209,20 @@ impl ApiGatewayService {
         let (did, wid) = (id.to_string(), wr.clone());
         tokio::spawn(async move {
             tokio::time::sleep(this.delay).await;
-            let mut s = this.lock();
-            s.start(&wid);
-            let gid = s.deployments.get(&did).map(|d| d.res.gateway_id.clone());
-            if let Some(rt) = gid.and_then(|g| s.gateways.get(&g)).and_then(|g| g.runtime.clone()) {
-                rt.remove_deployment(&did);
+            let target = {
+                let mut s = this.lock();
+                s.start(&wid);
+                let gid = s.deployments.get(&did).map(|d| d.res.gateway_id.clone());
+                gid.and_then(|g| s.gateways.get(&g)).map(|g| (g.res.id.clone(), g.ops.clone()))
+            };
+            if let Some((gid, ops)) = target {
+                let _ops = ops.read().await;
+                let running = this.lock().gateways.get(&gid).is_some_and(|g| g.running);
+                if running {
+                    this.data_plane.undeploy(&gid, &did).await;
+                }
             }
+            let mut s = this.lock();
             if let Some(d) = s.deployments.get_mut(&did) {
                 d.res.lifecycle_state = LifecycleState::Deleted;
                 d.res.time_updated = oci_now();
@@ -1208,6 +1231,38 @@ impl ApiGatewayService {
             s.finish(&wid, Ok("DELETED"));
         });
         Ok(wr)
+    }
+}
+
+/// What the data plane needs to start a gateway (its certificate may still be the default).
+struct Launch {
+    id: String,
+    name: String,
+    hostname: String,
+    ip: Ipv4Addr,
+    tls: Option<(String, String)>,
+    bundles: Vec<String>,
+}
+
+impl Launch {
+    /// `None` once the gateway's IP is released.
+    fn of(g: &GatewayRec) -> Option<Self> {
+        Some(Self {
+            id: g.res.id.clone(),
+            name: g.res.display_name.clone(),
+            hostname: g.res.hostname.clone(),
+            ip: g.ip?,
+            tls: g.tls.clone(),
+            bundles: g.bundles.clone(),
+        })
+    }
+}
+
+fn runtime_deployment(d: &DeploymentResource) -> DeploymentRuntimeSpec {
+    DeploymentRuntimeSpec {
+        id: d.id.clone(),
+        path_prefix: d.path_prefix.clone(),
+        specification: d.specification.clone(),
     }
 }
 

@@ -71,6 +71,8 @@ struct Clients {
 pub struct Gateway {
     name: String,
     ip: String,
+    /// `api-gateway <name>@<ip>`, the source of every hop event (built once, not per request).
+    source: String,
     events: EventLog,
     dial: Arc<dyn Dial>,
     tls: Arc<rustls::ServerConfig>,
@@ -100,6 +102,8 @@ struct CompiledRoute {
     methods: Option<Vec<Method>>,
     backend: CompiledBackend,
     authz: Option<RouteAuthorizationPolicy>,
+    /// `decided_by` of this route's backend hop events, built once.
+    decided_by: String,
 }
 
 enum CompiledBackend {
@@ -133,6 +137,7 @@ impl Gateway {
         let tls = crate::tls::gateway_tls_config(&cfg.tls.0, &cfg.tls.1)?;
         let clients = build_clients(&cfg.dial, &cfg.backend_ca_bundles)?;
         Ok(Arc::new(Self {
+            source: format!("api-gateway {}@{}", cfg.name, cfg.ip),
             name: cfg.name,
             ip: cfg.ip,
             events: cfg.events,
@@ -221,7 +226,7 @@ impl Gateway {
             self.hop(
                 request_id,
                 "API gateway → backend (health check)",
-                &key,
+                key,
                 outcome,
                 None,
                 reason,
@@ -238,16 +243,12 @@ impl Gateway {
         Router::new().fallback(handle).with_state(self)
     }
 
-    fn source(&self) -> String {
-        format!("api-gateway {}@{}", self.name, self.ip)
-    }
-
     #[allow(clippy::too_many_arguments)]
     fn hop(
         &self,
         request_id: &str,
         hop: &str,
-        destination: &str,
+        destination: String,
         outcome: Outcome,
         status: Option<u16>,
         reason: String,
@@ -259,8 +260,8 @@ impl Gateway {
             ts_ms: now_ms() - elapsed.as_millis() as i64,
             request_id: request_id.to_string(),
             hop: hop.to_string(),
-            source: self.source(),
-            destination: destination.to_string(),
+            source: self.source.clone(),
+            destination,
             outcome,
             status,
             reason,
@@ -299,6 +300,7 @@ fn compile(id: &str, prefix: &str, spec: &ApiSpecification) -> Result<Deployment
             methods,
             backend,
             authz: r.request_policies.as_ref().and_then(|p| p.authorization.clone()),
+            decided_by: format!("route {} of deployment {id}", r.path),
         });
     }
     Ok(Deployment { id: id.to_string(), prefix: prefix.to_string(), routes, auth })
@@ -314,17 +316,21 @@ fn gw_error(status: StatusCode) -> Response {
 }
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) that a proxy must not forward.
-const HOP_BY_HOP: [&str; 9] = [
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
+const HOP_BY_HOP: [HeaderName; 9] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    HeaderName::from_static("proxy-connection"),
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    header::UPGRADE,
 ];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const OPC_REQUEST_ID: HeaderName = HeaderName::from_static(hyok_core::request_id::HEADER);
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let listed: Vec<HeaderName> = headers
@@ -337,118 +343,160 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for n in listed {
         headers.remove(n);
     }
-    for n in HOP_BY_HOP {
+    for n in &HOP_BY_HOP {
         headers.remove(n);
     }
 }
 
-/// Everything the access log line needs.
+/// Why a request ended as it did, for the access log.
+#[derive(Default)]
+enum Reason {
+    #[default]
+    None,
+    Text(String),
+    /// The common case, kept as a number so a proxied request formats no text for the log.
+    BackendAnswered(StatusCode),
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::None => Ok(()),
+            Reason::Text(t) => f.write_str(t),
+            Reason::BackendAnswered(s) => write!(f, "backend answered {}", s.as_u16()),
+        }
+    }
+}
+
+impl From<String> for Reason {
+    fn from(s: String) -> Self {
+        Reason::Text(s)
+    }
+}
+
+impl From<&'static str> for Reason {
+    fn from(s: &'static str) -> Self {
+        Reason::Text(s.to_string())
+    }
+}
+
+/// Everything the access log line needs. Names are looked up from the deployment when the line
+/// is written (only when the log is enabled), not copied per request.
 struct Access {
     request_id: String,
-    client: String,
-    method: Method,
-    path: String,
-    deployment: Option<String>,
-    route: Option<String>,
-    reason: String,
+    /// `request_id` as a header value, built once for the backend request and the response.
+    request_id_value: Option<HeaderValue>,
+    deployment: Option<Arc<Deployment>>,
+    route: Option<usize>,
+    reason: Reason,
 }
+
+const ACCESS_TARGET: &str = "hyok_apigw::access";
 
 async fn handle(State(gw): State<Arc<Gateway>>, req: Request) -> Response {
     let started = Instant::now();
-    let request_id = req
+    let incoming = req
         .headers()
-        .get(hyok_core::request_id::HEADER)
-        .and_then(|v| v.to_str().ok())
+        .get(&OPC_REQUEST_ID)
         .filter(|v| !v.is_empty() && v.len() <= 256)
-        .map(str::to_string)
-        .unwrap_or_else(hyok_core::ids::opc_request_id);
-    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
-    let mut access = Access {
-        request_id: request_id.clone(),
-        client: client.map(|c| c.ip().to_string()).unwrap_or_else(|| "-".into()),
-        method: req.method().clone(),
-        path: req.uri().path().to_string(),
-        deployment: None,
-        route: None,
-        reason: String::new(),
+        .and_then(|v| v.to_str().ok().map(|s| (s.to_string(), v.clone())));
+    let (request_id, request_id_value) = match incoming {
+        Some((id, value)) => (id, Some(value)),
+        None => {
+            let id = hyok_core::ids::opc_request_id();
+            let value = HeaderValue::from_str(&id).ok();
+            (id, value)
+        }
     };
+    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+    // What only the access log needs is kept only when the log is on (the lab's default filter
+    // is `warn`, so usually it is not).
+    let logged = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
+        .then(|| (req.method().clone(), req.uri().path().to_string()));
+    let mut access = Access { request_id, request_id_value, deployment: None, route: None, reason: Reason::None };
     let mut resp = dispatch(&gw, req, client, &mut access).await;
-    if !resp.headers().contains_key(hyok_core::request_id::HEADER)
-        && let Ok(v) = HeaderValue::from_str(&request_id)
+    if !resp.headers().contains_key(&OPC_REQUEST_ID)
+        && let Some(v) = access.request_id_value.take()
     {
-        resp.headers_mut().insert(hyok_core::request_id::HEADER, v);
+        resp.headers_mut().insert(OPC_REQUEST_ID, v);
     }
-    tracing::info!(
-        target: "hyok_apigw::access",
-        gateway = %gw.name,
-        request_id = %access.request_id,
-        client = %access.client,
-        method = %access.method,
-        path = %access.path,
-        deployment = access.deployment.as_deref().unwrap_or("-"),
-        route = access.route.as_deref().unwrap_or("-"),
-        status = resp.status().as_u16(),
-        duration_ms = started.elapsed().as_millis() as u64,
-        reason = %access.reason,
-        "access"
-    );
+    if let Some((method, path)) = logged {
+        let dep = access.deployment.as_deref();
+        tracing::info!(
+            target: ACCESS_TARGET,
+            gateway = %gw.name,
+            request_id = %access.request_id,
+            client = %client.map(|c| c.ip().to_string()).unwrap_or_else(|| "-".into()),
+            method = %method,
+            path = %path,
+            deployment = dep.map_or("-", |d| d.id.as_str()),
+            route = dep.zip(access.route).and_then(|(d, i)| d.routes.get(i)).map_or("-", |r| r.path.as_str()),
+            status = resp.status().as_u16(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            reason = %access.reason,
+            "access"
+        );
+    }
     resp
 }
 
 async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, access: &mut Access) -> Response {
     let started = Instant::now();
     let deployments = read(&gw.deployments);
-    let path = req.uri().path().to_string();
-    let Some((dep, rel)) =
-        deployments.iter().find_map(|d| strip_prefix(&d.prefix, &path).map(|rel| (d.clone(), rel.to_string())))
-    else {
+    let path = req.uri().path();
+    let Some((dep, rel)) = deployments.iter().find_map(|d| strip_prefix(&d.prefix, path).map(|rel| (d, rel))) else {
         access.reason = "no deployment has a path prefix matching the request path".into();
         return gw_error(StatusCode::NOT_FOUND);
     };
-    access.deployment = Some(dep.id.clone());
-    let matching: Vec<(&CompiledRoute, Vec<(String, String)>)> =
-        dep.routes.iter().filter_map(|r| r.pattern.matches(&rel).map(|p| (r, p))).collect();
-    if matching.is_empty() {
-        access.reason = format!("no route of deployment {} matches {rel}", dep.id);
+    access.deployment = Some(dep.clone());
+    // Matching walks the path without allocating; most requests match on the first try.
+    let matching = || dep.routes.iter().enumerate().filter(|(_, r)| r.pattern.is_match(rel));
+    let Some((first_index, first)) = matching().next() else {
+        let reason = format!("no route of deployment {} matches {rel}", dep.id);
         gw.hop(
             &access.request_id,
             "API gateway (routing)",
-            &format!("deployment {}", dep.id),
+            format!("deployment {}", dep.id),
             Outcome::Error,
             Some(404),
-            access.reason.clone(),
+            reason.clone(),
             Some(format!("routes of deployment {}", dep.id)),
             started,
         );
+        access.reason = reason.into();
         return gw_error(StatusCode::NOT_FOUND);
-    }
-    let method = req.method().clone();
-    let allowed = |r: &CompiledRoute| r.methods.as_ref().is_none_or(|ms| ms.contains(&method));
-    let Some((route, params)) =
-        matching.iter().filter(|(r, _)| allowed(r)).max_by_key(|(r, _)| r.pattern.specificity())
-    else {
+    };
+    let method = req.method();
+    let allowed = |r: &CompiledRoute| r.methods.as_ref().is_none_or(|ms| ms.contains(method));
+    let best = if allowed(first) && dep.routes.len() == 1 {
+        Some((first_index, first))
+    } else {
+        matching().filter(|(_, r)| allowed(r)).max_by_key(|(_, r)| r.pattern.specificity())
+    };
+    let Some((route_index, route)) = best else {
         let mut allow: Vec<String> =
-            matching.iter().flat_map(|(r, _)| r.methods.clone().unwrap_or_default()).map(|m| m.to_string()).collect();
+            matching().flat_map(|(_, r)| r.methods.clone().unwrap_or_default()).map(|m| m.to_string()).collect();
         allow.sort();
         allow.dedup();
-        access.reason = format!("route matches {rel} but allows only {}", allow.join(", "));
+        let reason = format!("route matches {rel} but allows only {}", allow.join(", "));
         gw.hop(
             &access.request_id,
             "API gateway (routing)",
-            &format!("deployment {}", dep.id),
+            format!("deployment {}", dep.id),
             Outcome::Error,
             Some(405),
-            access.reason.clone(),
-            Some(format!("methods of route {}", matching[0].0.path)),
+            reason.clone(),
+            Some(format!("methods of route {}", first.path)),
             started,
         );
+        access.reason = reason.into();
         let mut resp = gw_error(StatusCode::METHOD_NOT_ALLOWED);
         if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
             resp.headers_mut().insert(header::ALLOW, v);
         }
         return resp;
     };
-    access.route = Some(route.path.clone());
+    access.route = Some(route_index);
 
     // Authentication and authorization.
     let mut claims: Option<Claims> = None;
@@ -456,7 +504,6 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
         match authorize(gw, auth, route, req.headers(), req.uri().query(), &access.request_id).await {
             Ok(c) => claims = c,
             Err(f) => {
-                access.reason = f.reason.clone();
                 let policy = if f.status == StatusCode::FORBIDDEN {
                     "route authorization (ANY_OF)"
                 } else {
@@ -465,13 +512,14 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
                 gw.hop(
                     &access.request_id,
                     "API gateway (policy)",
-                    &format!("deployment {}", dep.id),
+                    format!("deployment {}", dep.id),
                     Outcome::Error,
                     Some(f.status.as_u16()),
                     f.reason.clone(),
                     Some(format!("{policy} of deployment {}", dep.id)),
                     started,
                 );
+                access.reason = f.reason.into();
                 let mut resp = gw_error(f.status);
                 if f.status == StatusCode::UNAUTHORIZED {
                     resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -487,8 +535,9 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
             stock_response(s)
         }
         CompiledBackend::Http { template, spec } => {
+            let params = route.pattern.params(rel).unwrap_or_default();
             let ctx = TemplateContext {
-                path: params,
+                path: &params,
                 query: req.uri().query(),
                 headers: Some(req.headers()),
                 auth: claims.as_ref(),
@@ -498,7 +547,7 @@ async fn dispatch(gw: &Arc<Gateway>, req: Request, client: Option<SocketAddr>, a
                 url.push(if url.contains('?') { '&' } else { '?' });
                 url.push_str(q);
             }
-            proxy(gw, req, client, &url, spec, &dep.id, &route.path, access).await
+            proxy(gw, req, client, url, spec, route, access).await
         }
     }
 }
@@ -534,7 +583,7 @@ async fn authorize(
                 (o, None, e.to_string(), Some(d))
             }
         };
-        gw.hop(request_id, "API gateway → JWKS", &f.uri, outcome, status, reason, decided_by, f.started);
+        gw.hop(request_id, "API gateway → JWKS", f.uri, outcome, status, reason, decided_by, f.started);
     }
     let claims = result?;
     if let Some(RouteAuthorizationPolicy::AnyOf { allowed_scope }) = &route.authz {
@@ -573,34 +622,32 @@ fn classify(e: &ClientError) -> (Outcome, String) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn proxy(
     gw: &Arc<Gateway>,
     req: Request,
     client_addr: Option<SocketAddr>,
-    url: &str,
+    url: String,
     backend: &HttpBackend,
-    deployment: &str,
-    route_path: &str,
+    route: &CompiledRoute,
     access: &mut Access,
 ) -> Response {
     let started = Instant::now();
-    let destination = url.split('?').next().unwrap_or(url).to_string();
-    let request_id = access.request_id.clone();
+    let destination = url.split('?').next().unwrap_or(&url).to_string();
     let uri: http::Uri = match url.parse() {
         Ok(u) => u,
         Err(e) => {
-            access.reason = format!("rendered backend URL {url:?} is invalid: {e}");
+            let reason = format!("rendered backend URL {url:?} is invalid: {e}");
             gw.hop(
-                &request_id,
+                &access.request_id,
                 "API gateway → backend",
-                &destination,
+                destination,
                 Outcome::Error,
                 None,
-                access.reason.clone(),
-                Some(format!("backend URL template of route {route_path}")),
+                reason.clone(),
+                Some(format!("backend URL template of route {}", route.path)),
                 started,
             );
+            access.reason = reason.into();
             return gw_error(StatusCode::BAD_GATEWAY);
         }
     };
@@ -608,7 +655,7 @@ async fn proxy(
     let content_length =
         parts.headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if content_length.is_some_and(|n| n > MAX_PROXY_BODY_BYTES as u64) {
-        access.reason = format!("request body larger than {MAX_PROXY_BODY_BYTES} bytes");
+        access.reason = format!("request body larger than {MAX_PROXY_BODY_BYTES} bytes").into();
         return gw_error(StatusCode::PAYLOAD_TOO_LARGE);
     }
     let has_body = content_length.is_some_and(|n| n > 0) || parts.headers.contains_key(header::TRANSFER_ENCODING);
@@ -616,20 +663,25 @@ async fn proxy(
     strip_hop_by_hop(&mut headers);
     headers.remove(header::HOST);
     if let Some(addr) = client_addr {
-        let ip = addr.ip().to_string();
-        let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-            Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
-            _ => ip,
+        let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+            Some(prev) if !prev.trim().is_empty() => format!("{prev}, {}", addr.ip()),
+            _ => addr.ip().to_string(),
         };
-        if let Ok(v) = HeaderValue::from_str(&xff) {
-            headers.insert("x-forwarded-for", v);
+        if let Ok(v) = HeaderValue::try_from(xff) {
+            headers.insert(X_FORWARDED_FOR, v);
         }
     }
-    headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        headers.insert(hyok_core::request_id::HEADER, v);
+    headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static("https"));
+    if let Some(v) = &access.request_id_value {
+        headers.insert(OPC_REQUEST_ID, v.clone());
     }
-    let mut out = http::Request::new(Body::new(http_body_util::Limited::new(body, MAX_PROXY_BODY_BYTES)));
+    // A request without a body (most of them: GETs) needs no limit wrapper.
+    let body = if body.is_end_stream() {
+        Body::empty()
+    } else {
+        Body::new(http_body_util::Limited::new(body, MAX_PROXY_BODY_BYTES))
+    };
+    let mut out = http::Request::new(body);
     *out.method_mut() = parts.method;
     *out.uri_mut() = uri;
     *out.headers_mut() = headers;
@@ -640,23 +692,22 @@ async fn proxy(
     let deadline = backend.read_timeout() + if has_body { backend.send_timeout() } else { Duration::ZERO };
     // A clone shares the connection pool; its timeout is this route's deadline.
     let result = client.clone().with_timeout(deadline).send_streaming(out).await;
-    let decided_ok = format!("route {route_path} of deployment {deployment}");
     match result {
         Ok(resp) => {
             let status = resp.status();
             let outcome =
                 if status.is_client_error() || status.is_server_error() { Outcome::Error } else { Outcome::Ok };
-            access.reason = format!("backend answered {}", status.as_u16());
             gw.hop(
-                &request_id,
+                &access.request_id,
                 "API gateway → backend",
-                &destination,
+                destination,
                 outcome,
                 Some(status.as_u16()),
-                access.reason.clone(),
-                Some(decided_ok),
+                format!("backend answered {}", status.as_u16()),
+                Some(route.decided_by.clone()),
                 started,
             );
+            access.reason = Reason::BackendAnswered(status);
             let (mut parts, body) = resp.into_parts();
             strip_hop_by_hop(&mut parts.headers);
             let body =
@@ -670,22 +721,23 @@ async fn proxy(
                 ClientError::Connect { reason, .. } if reason.contains("timed out") => StatusCode::GATEWAY_TIMEOUT,
                 _ => StatusCode::BAD_GATEWAY,
             };
-            access.reason = match &e {
+            let reason = match &e {
                 ClientError::Timeout(d) => {
                     format!("backend did not answer within {:.1}s (readTimeoutInSeconds)", d.as_secs_f32())
                 }
                 other => other.to_string(),
             };
             gw.hop(
-                &request_id,
+                &access.request_id,
                 "API gateway → backend",
-                &destination,
+                destination,
                 outcome,
                 None,
-                access.reason.clone(),
+                reason.clone(),
                 Some(decided_by),
                 started,
             );
+            access.reason = reason.into();
             gw_error(status)
         }
     }
@@ -693,7 +745,7 @@ async fn proxy(
 
 /// A body that fails when no frame arrives for `timeout` (the backend read timeout).
 struct IdleTimeout<B> {
-    inner: Pin<Box<B>>,
+    inner: B,
     timeout: Duration,
     /// Armed only once the body has to wait, so small responses never touch the timer.
     sleep: Option<Pin<Box<tokio::time::Sleep>>>,
@@ -701,7 +753,7 @@ struct IdleTimeout<B> {
 
 impl<B> IdleTimeout<B> {
     fn new(inner: B, timeout: Duration) -> Self {
-        Self { inner: Box::pin(inner), timeout, sleep: None }
+        Self { inner, timeout, sleep: None }
     }
 }
 
@@ -711,7 +763,8 @@ struct BodyTimeout(Duration);
 
 impl<B> HttpBody for IdleTimeout<B>
 where
-    B: HttpBody<Data = Bytes>,
+    // Unpin (hyper's `Incoming` under `Limited` is), so the body needs no box of its own.
+    B: HttpBody<Data = Bytes> + Unpin,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     type Data = Bytes;
@@ -719,7 +772,7 @@ where
 
     fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
-        match this.inner.as_mut().poll_frame(cx) {
+        match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(r) => {
                 this.sleep = None;
                 Poll::Ready(r.map(|f| f.map_err(Into::into)))
@@ -741,5 +794,117 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyok_core::{
+        client::StaticDial,
+        pki::LabCa,
+        server::{bind, serve},
+    };
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    use std::sync::Mutex;
+
+    /// A tracing writer that keeps what is written.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Self::Writer {
+            self.clone()
+        }
+    }
+
+    #[test]
+    fn access_log_line_is_written_when_enabled() {
+        hyok_core::tls::install_crypto_provider();
+        let ca = LabCa::generate("test CA").expect("ca");
+        let rsa_pem = <rsa::PrivateKey as rsa::Generate>::generate().to_pkcs8_pem(LineEnding::LF).expect("pem");
+        let cert = ca
+            .issue_with_key(
+                &["gw.test"],
+                rcgen::KeyPair::from_pem(&rsa_pem).expect("key"),
+                &[rcgen::ExtendedKeyUsagePurpose::ServerAuth],
+            )
+            .expect("cert");
+        let gw = Gateway::new(GatewayConfig {
+            name: "API-GW".into(),
+            ip: "172.16.1.103".into(),
+            tls: (cert.chain_pem(), cert.key_pem.clone()),
+            backend_ca_bundles: vec![ca.cert_pem().to_string()],
+            dial: Arc::new(StaticDial::new()),
+            events: EventLog::new(),
+        })
+        .expect("gateway");
+        let spec = crate::parse_specification(&serde_json::json!({"routes": [{
+            "path": "/x", "methods": ["GET"],
+            "backend": {"type": "STOCK_RESPONSE_BACKEND", "status": 200, "body": "pong"}
+        }]}))
+        .expect("spec");
+        gw.set_deployment("dep1", "/p", &spec).expect("deployment");
+
+        let out = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(out.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async {
+                let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).await.expect("bind");
+                let server = serve(listener, gw.clone().router(), None, tokio_util::sync::CancellationToken::new());
+                let client = HttpClient::new(
+                    Arc::new(StaticDial::new()),
+                    hyok_core::tls::client_config(ca.cert_pem()).expect("tls"),
+                );
+                let get = |path: &str, id: Option<&str>| {
+                    let mut b = http::Request::get(format!("http://{}{path}", server.local_addr));
+                    if let Some(id) = id {
+                        b = b.header(hyok_core::request_id::HEADER, id);
+                    }
+                    client.send(b.body(Body::empty()).expect("request"))
+                };
+                let ok = get("/p/x", Some("REQ-1")).await.expect("stock");
+                assert_eq!(ok.status(), StatusCode::OK);
+                assert_eq!(ok.headers()[hyok_core::request_id::HEADER], "REQ-1");
+                let missing = get("/p/nope", None).await.expect("404");
+                assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+                assert!(!missing.headers()[hyok_core::request_id::HEADER].is_empty(), "minted id returned");
+                server.shutdown().await;
+            });
+        });
+        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf8");
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("hyok_apigw::access")).collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        for want in [
+            "request_id=REQ-1",
+            "client=127.0.0.1",
+            "method=GET",
+            "path=/p/x",
+            "dep1",
+            "/x",
+            "status=200",
+            "stock response",
+        ] {
+            assert!(lines[0].contains(want), "{want} missing in {}", lines[0]);
+        }
+        for want in ["path=/p/nope", "dep1", "route=\"-\"", "status=404", "no route of deployment dep1 matches /nope"] {
+            assert!(lines[1].contains(want), "{want} missing in {}", lines[1]);
+        }
     }
 }

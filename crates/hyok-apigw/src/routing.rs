@@ -18,6 +18,8 @@ enum Seg {
 #[derive(Clone, Debug)]
 pub struct PathPattern {
     segs: Vec<Seg>,
+    /// Specificity key, computed once: routes are ranked on every request.
+    rank: Vec<u8>,
 }
 
 /// The shape of a route path with parameter names erased (`/a/{}/{*}`), to find duplicates.
@@ -50,49 +52,73 @@ impl PathPattern {
                     Seg::Literal(seg.to_string())
                 }
             })
-            .collect();
-        Self { segs }
-    }
-
-    /// Match a path relative to the prefix (starting with `/`); returns the path parameters
-    /// (raw, still percent-encoded as received).
-    pub fn matches(&self, rel_path: &str) -> Option<Vec<(String, String)>> {
-        let body = rel_path.strip_prefix('/').unwrap_or(rel_path);
-        let req: Vec<&str> = body.split('/').collect();
-        let mut params = Vec::new();
-        let mut i = 0;
-        for seg in &self.segs {
-            match seg {
-                Seg::Wildcard(name) => {
-                    let rest = if i < req.len() { req[i..].join("/") } else { String::new() };
-                    params.push((name.clone(), rest));
-                    return Some(params);
-                }
-                Seg::Literal(l) => {
-                    if req.get(i) != Some(&l.as_str()) {
-                        return None;
-                    }
-                }
-                Seg::Param(name) => match req.get(i) {
-                    Some(v) if !v.is_empty() => params.push((name.clone(), (*v).to_string())),
-                    _ => return None,
-                },
-            }
-            i += 1;
-        }
-        (i == req.len()).then_some(params)
-    }
-
-    /// Specificity key: larger is more specific.
-    pub fn specificity(&self) -> Vec<u8> {
-        self.segs
+            .collect::<Vec<_>>();
+        let rank = segs
             .iter()
             .map(|s| match s {
                 Seg::Literal(_) => 3,
                 Seg::Param(_) => 2,
                 Seg::Wildcard(_) => 1,
             })
-            .collect()
+            .collect();
+        Self { segs, rank }
+    }
+
+    /// Walk `rel_path` against the pattern without allocating, reporting each parameter as
+    /// `(name, raw value)`; true when the whole path matches.
+    fn walk<'p, 'r>(&'p self, rel_path: &'r str, mut param: impl FnMut(&'p str, &'r str)) -> bool {
+        // `rest` is what is left after the segments consumed so far; `None` once the last
+        // segment has been consumed (so `/a` and `/a/` differ, as segments `["a"]`, `["a", ""]`).
+        let mut rest = Some(rel_path.strip_prefix('/').unwrap_or(rel_path));
+        for seg in &self.segs {
+            if let Seg::Wildcard(name) = seg {
+                param(name, rest.unwrap_or(""));
+                return true;
+            }
+            let Some(r) = rest else { return false };
+            let (current, next) = match r.split_once('/') {
+                Some((c, n)) => (c, Some(n)),
+                None => (r, None),
+            };
+            let ok = match seg {
+                Seg::Literal(l) => current == l,
+                Seg::Param(name) => {
+                    let ok = !current.is_empty();
+                    if ok {
+                        param(name, current);
+                    }
+                    ok
+                }
+                Seg::Wildcard(_) => true,
+            };
+            if !ok {
+                return false;
+            }
+            rest = next;
+        }
+        rest.is_none()
+    }
+
+    /// Whether a path relative to the prefix (starting with `/`) matches.
+    pub fn is_match(&self, rel_path: &str) -> bool {
+        self.walk(rel_path, |_, _| {})
+    }
+
+    /// The path parameters of a matching path, borrowed (raw, still percent-encoded).
+    pub fn params<'p, 'r>(&'p self, rel_path: &'r str) -> Option<Vec<(&'p str, &'r str)>> {
+        let mut params = Vec::new();
+        self.walk(rel_path, |n, v| params.push((n, v))).then_some(params)
+    }
+
+    /// Match a path relative to the prefix (starting with `/`); returns the path parameters
+    /// (raw, still percent-encoded as received).
+    pub fn matches(&self, rel_path: &str) -> Option<Vec<(String, String)>> {
+        self.params(rel_path).map(|ps| ps.into_iter().map(|(n, v)| (n.to_string(), v.to_string())).collect())
+    }
+
+    /// Specificity key: larger is more specific.
+    pub fn specificity(&self) -> &[u8] {
+        &self.rank
     }
 }
 
@@ -131,8 +157,8 @@ pub struct UrlTemplate {
 /// Values a template is rendered with.
 #[derive(Debug, Default)]
 pub struct TemplateContext<'a> {
-    /// Path parameters (raw).
-    pub path: &'a [(String, String)],
+    /// Path parameters (raw), as [`PathPattern::params`] gives them.
+    pub path: &'a [(&'a str, &'a str)],
     /// The raw query string of the request.
     pub query: Option<&'a str>,
     /// Request headers.
@@ -232,26 +258,35 @@ impl UrlTemplate {
 
     /// Fill in the references; a missing value becomes empty, as in OCI.
     pub fn render(&self, ctx: &TemplateContext<'_>) -> String {
-        self.render_with(|p| match p {
-            Piece::Path(n) => ctx.path.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default(),
-            Piece::Query(n) => query_value(ctx.query, n).unwrap_or_default(),
-            Piece::Header(n) => ctx
-                .headers
-                .and_then(|h| h.get(n.as_str()))
-                .and_then(|v| v.to_str().ok())
-                .map(|v| utf8_percent_encode(v, VALUE).to_string())
-                .unwrap_or_default(),
-            Piece::Auth(n) => ctx
-                .auth
-                .and_then(|c| c.get(n))
-                .map(|v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .map(|v| utf8_percent_encode(&v, VALUE).to_string())
-                .unwrap_or_default(),
-            Piece::Lit(l) => l.clone(),
-        })
+        // Runs per proxied request: values are appended in place, nothing is copied twice.
+        let literal: usize = self.pieces.iter().map(|p| if let Piece::Lit(l) = p { l.len() } else { 0 }).sum();
+        let mut out = String::with_capacity(literal + 64);
+        for p in &self.pieces {
+            match p {
+                Piece::Lit(l) => out.push_str(l),
+                Piece::Path(n) => {
+                    if let Some((_, v)) = ctx.path.iter().find(|(k, _)| k == n) {
+                        out.push_str(v);
+                    }
+                }
+                Piece::Query(n) => {
+                    if let Some(v) = query_raw(ctx.query, n) {
+                        out.push_str(v);
+                    }
+                }
+                Piece::Header(n) => {
+                    if let Some(v) = ctx.headers.and_then(|h| h.get(n.as_str())).and_then(|v| v.to_str().ok()) {
+                        out.extend(utf8_percent_encode(v, VALUE));
+                    }
+                }
+                Piece::Auth(n) => match ctx.auth.and_then(|c| c.get(n)) {
+                    Some(serde_json::Value::String(s)) => out.extend(utf8_percent_encode(s, VALUE)),
+                    Some(other) => out.extend(utf8_percent_encode(&other.to_string(), VALUE)),
+                    None => {}
+                },
+            }
+        }
+        out
     }
 }
 
@@ -282,9 +317,13 @@ fn parse_ref(expr: &str) -> Result<Piece, String> {
 
 /// The first raw value of `name` in a query string.
 pub fn query_value(query: Option<&str>, name: &str) -> Option<String> {
+    query_raw(query, name).map(str::to_string)
+}
+
+fn query_raw<'q>(query: Option<&'q str>, name: &str) -> Option<&'q str> {
     query?.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == name).then(|| v.to_string())
+        (k == name).then_some(v)
     })
 }
 
@@ -301,6 +340,53 @@ mod tests {
         assert_eq!(p.matches("/b/c"), None);
         let root = PathPattern::parse("/{path*}");
         assert_eq!(root.matches("/"), Some(vec![("path".into(), "".into())]));
+    }
+
+    /// The matcher as first written (split, collect, join), kept to check the allocation-free one.
+    fn reference_matches(p: &PathPattern, rel_path: &str) -> Option<Vec<(String, String)>> {
+        let body = rel_path.strip_prefix('/').unwrap_or(rel_path);
+        let req: Vec<&str> = body.split('/').collect();
+        let mut params = Vec::new();
+        let mut i = 0;
+        for seg in &p.segs {
+            match seg {
+                Seg::Wildcard(name) => {
+                    let rest = if i < req.len() { req[i..].join("/") } else { String::new() };
+                    params.push((name.clone(), rest));
+                    return Some(params);
+                }
+                Seg::Literal(l) => {
+                    if req.get(i) != Some(&l.as_str()) {
+                        return None;
+                    }
+                }
+                Seg::Param(name) => match req.get(i) {
+                    Some(v) if !v.is_empty() => params.push((name.clone(), (*v).to_string())),
+                    _ => return None,
+                },
+            }
+            i += 1;
+        }
+        (i == req.len()).then_some(params)
+    }
+
+    #[test]
+    fn allocation_free_matcher_agrees_with_the_reference() {
+        let patterns = ["/", "/{p*}", "/a", "/a/{p*}", "/a/{id}", "/a/{id}/b", "/{x}/{y}", "/a/{id}/{rest*}", "/a/"];
+        let paths = [
+            "/", "", "/a", "/a/", "/a//", "/a/b", "/a/b/", "/a/b/c", "/a//b", "/b", "/a/k1/b", "/a/k1/b/", "//",
+            "/x/y", "/x/y/z", "/a/%2F/b",
+        ];
+        for pat in patterns {
+            let p = PathPattern::parse(pat);
+            for path in paths {
+                let want = reference_matches(&p, path);
+                assert_eq!(p.matches(path), want, "pattern {pat:?} path {path:?}");
+                assert_eq!(p.is_match(path), want.is_some(), "pattern {pat:?} path {path:?}");
+            }
+        }
+        assert!(PathPattern::parse("/a/{id}").specificity() > PathPattern::parse("/a/{p*}").specificity());
+        assert!(PathPattern::parse("/a/b").specificity() > PathPattern::parse("/a/{id}").specificity());
     }
 
     #[test]
@@ -326,7 +412,7 @@ mod tests {
             .expect("valid");
         let mut headers = http::HeaderMap::new();
         headers.insert("x-tag", http::HeaderValue::from_static("a b/c"));
-        let params = vec![("path".to_string(), "vaults/v1/metadata".to_string())];
+        let params = vec![("path", "vaults/v1/metadata")];
         let out =
             t.render(&TemplateContext { path: &params, query: Some("q=7&z=1"), headers: Some(&headers), auth: None });
         assert_eq!(out, "https://ctm1.oci-thales.lab/api/v1/vaults/v1/metadata?a=7&h=a%20b%2Fc");

@@ -504,13 +504,42 @@ impl Drop for TmpFile {
     }
 }
 
-/// Encrypt segments as they arrive and append them to `path`; returns the plaintext size. Runs
-/// on a blocking thread so AES and disk writes overlap with receiving the body (and with MD5,
-/// which another thread computes).
-fn seal_worker(
+/// Plaintext bytes an upload hands from stage to stage at once: large enough that threads
+/// rarely wait on each other (64 KiB batches measured ~20% slower), small enough that an
+/// upload holds at most five batches (one filling, one queued and one worked on per thread):
+/// 5 MiB with the default segments, 20 MiB with the largest (4 MiB, one per batch).
+const PUT_BATCH_BYTES: usize = 1024 * 1024;
+/// Most segments in one batch (bounds the `writev` list when segments are tiny).
+const PUT_BATCH_SEGMENTS: usize = 64;
+
+/// Whole plaintext segments back to back (the final one may be short); `last` when the object
+/// ends in this batch.
+struct Batch {
+    buf: Vec<u8>,
+    last: bool,
+}
+
+/// First stage after receiving: MD5 of the plaintext, then the batch goes on to sealing. Runs
+/// on its own blocking thread, so a PUT takes about as long as its MD5 (the slowest stage)
+/// rather than MD5 plus AES plus disk.
+fn md5_stage(mut rx: tokio::sync::mpsc::Receiver<Batch>, tx: tokio::sync::mpsc::Sender<Batch>) -> [u8; 16] {
+    let mut md5 = Md5::new();
+    while let Some(batch) = rx.blocking_recv() {
+        md5.update(&batch.buf);
+        if tx.blocking_send(batch).is_err() {
+            break; // sealing stopped; the upload fails with its error
+        }
+    }
+    md5.finalize().into()
+}
+
+/// Last stage: encrypt each segment of a batch in place and append `segment ‖ tag` pairs to
+/// `path` with one `writev`; returns the plaintext size. Emptied buffers go back through `back`.
+fn seal_stage(
     path: PathBuf,
     mut sealer: Sealer,
-    mut rx: tokio::sync::mpsc::Receiver<(Vec<u8>, bool)>,
+    seg: usize,
+    mut rx: tokio::sync::mpsc::Receiver<Batch>,
     back: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
 ) -> Result<u64, String> {
     let mut file = std::fs::OpenOptions::new()
@@ -520,10 +549,31 @@ fn seal_worker(
         .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
     file.write_all(sealer.header()).map_err(|e| format!("write failed: {e}"))?;
     let mut size = 0u64;
-    while let Some((mut buf, last)) = rx.blocking_recv() {
+    let mut tags: Vec<[u8; crypto::TAG_LEN]> = Vec::with_capacity(PUT_BATCH_SEGMENTS);
+    while let Some(Batch { mut buf, last }) = rx.blocking_recv() {
         size += buf.len() as u64;
-        sealer.seal(&mut buf, last).map_err(|e| e.to_string())?;
-        file.write_all(&buf).map_err(|e| format!("write failed: {e}"))?;
+        tags.clear();
+        if buf.is_empty() {
+            // Only an empty object ends in an empty batch: it is one tag-only segment.
+            if last {
+                tags.push(sealer.seal_detached(&mut [], true).map_err(|e| e.to_string())?);
+            }
+        } else {
+            let n = buf.len().div_ceil(seg);
+            for (i, segment) in buf.chunks_mut(seg).enumerate() {
+                tags.push(sealer.seal_detached(segment, last && i + 1 == n).map_err(|e| e.to_string())?);
+            }
+        }
+        let mut slices: Vec<std::io::IoSlice<'_>> = Vec::with_capacity(2 * tags.len());
+        let mut segments = buf.chunks(seg);
+        for tag in &tags {
+            if let Some(s) = segments.next() {
+                slices.push(std::io::IoSlice::new(s));
+            }
+            slices.push(std::io::IoSlice::new(tag));
+        }
+        write_all_vectored(&mut file, &mut slices).map_err(|e| format!("write failed: {e}"))?;
+        drop(slices);
         buf.clear();
         let _ = back.send(buf);
         if last {
@@ -534,13 +584,85 @@ fn seal_worker(
     Err("upload ended before its last segment".into())
 }
 
-/// MD5 of everything sent to `rx`, on its own blocking thread.
-fn md5_worker(mut rx: tokio::sync::mpsc::Receiver<Bytes>) -> [u8; 16] {
-    let mut md5 = Md5::new();
-    while let Some(b) = rx.blocking_recv() {
-        md5.update(&b);
+/// `Write::write_all_vectored` (not yet stable).
+fn write_all_vectored(file: &mut std::fs::File, mut slices: &mut [std::io::IoSlice<'_>]) -> std::io::Result<()> {
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    md5.finalize().into()
+    Ok(())
+}
+
+/// Stream an upload body into `path` as ciphertext; returns its plaintext size and MD5.
+///
+/// receive (here) → MD5 (thread) → seal and write (thread), in batches of whole segments.
+/// Buffers come back for reuse, so an upload holds a handful of batches whatever its size.
+async fn store_body(
+    body: Body,
+    sealer: Sealer,
+    seg: usize,
+    path: PathBuf,
+    max_bytes: u64,
+) -> OciResult<(u64, [u8; 16])> {
+    let batch = seg * (PUT_BATCH_BYTES / seg).clamp(1, PUT_BATCH_SEGMENTS);
+    let (tx, md5_rx) = tokio::sync::mpsc::channel::<Batch>(1);
+    let (seal_tx, seal_rx) = tokio::sync::mpsc::channel::<Batch>(1);
+    let (back_tx, mut back_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    let seal_worker = tokio::task::spawn_blocking(move || seal_stage(path, sealer, seg, seal_rx, back_tx));
+    let md5_worker = tokio::task::spawn_blocking(move || md5_stage(md5_rx, seal_tx));
+    let new_buf = |back: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>| {
+        back.try_recv().unwrap_or_else(|_| Vec::with_capacity(batch))
+    };
+    let mut stream = body.into_data_stream();
+    let mut cur = new_buf(&mut back_rx);
+    let mut received = 0u64;
+    let mut failure: Option<OciError> = None;
+    'recv: while let Some(chunk) = stream.next().await {
+        let chunk = match chunk {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::info!(error = %e, "object upload body failed");
+                failure = Some(conventions::cannot_parse("The request body could not be read completely"));
+                break;
+            }
+        };
+        received += chunk.len() as u64;
+        if received > max_bytes {
+            failure = Some(too_large(max_bytes));
+            break;
+        }
+        let mut data = &chunk[..];
+        while !data.is_empty() {
+            if cur.len() == batch {
+                // More data follows, so this full batch does not end the object.
+                let next = new_buf(&mut back_rx);
+                if tx.send(Batch { buf: std::mem::replace(&mut cur, next), last: false }).await.is_err() {
+                    break 'recv;
+                }
+            }
+            let n = (batch - cur.len()).min(data.len());
+            cur.extend_from_slice(&data[..n]);
+            data = &data[n..];
+        }
+    }
+    if failure.is_none() {
+        let _ = tx.send(Batch { buf: cur, last: true }).await;
+    }
+    drop(tx);
+    let md5 = md5_worker.await.map_err(OciError::internal)?;
+    let sealed = seal_worker.await.map_err(OciError::internal)?;
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    let size = sealed.map_err(OciError::internal)?;
+    if size != received {
+        return Err(OciError::internal(format!("sealed {size} of {received} received bytes")));
+    }
+    Ok((size, md5))
 }
 
 fn parse_content_md5(headers: &HeaderMap) -> OciResult<Option<[u8; 16]>> {
@@ -646,65 +768,7 @@ async fn put_object(
     let sealer = Sealer::new(&dk.plaintext, os.segment_size).map_err(OciError::internal)?;
     let tmp_path = os.store.tmp_path();
     let mut tmp = TmpFile(Some(tmp_path.clone()));
-    let seg = os.segment_size;
-    let (tx, rx) = tokio::sync::mpsc::channel::<(Vec<u8>, bool)>(2);
-    let (back_tx, mut back_rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
-    let worker = tokio::task::spawn_blocking(move || seal_worker(tmp_path, sealer, rx, back_tx));
-    let (md5_tx, md5_rx) = tokio::sync::mpsc::channel::<Bytes>(64);
-    let md5_worker = tokio::task::spawn_blocking(move || md5_worker(md5_rx));
-    let new_buf = |back: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<u8>>| {
-        back.try_recv().unwrap_or_else(|_| Vec::with_capacity(seg + crypto::TAG_LEN))
-    };
-    let mut stream = body.into_data_stream();
-    let mut cur = new_buf(&mut back_rx);
-    let mut received = 0u64;
-    let mut failure: Option<OciError> = None;
-    'recv: while let Some(chunk) = stream.next().await {
-        let chunk = match chunk {
-            Ok(c) => c,
-            Err(e) => {
-                tracing::info!(error = %e, "object upload body failed");
-                failure = Some(conventions::cannot_parse("The request body could not be read completely"));
-                break;
-            }
-        };
-        received += chunk.len() as u64;
-        if received > os.max_object_bytes {
-            failure = Some(too_large(os.max_object_bytes));
-            break;
-        }
-        if md5_tx.send(chunk.clone()).await.is_err() {
-            failure = Some(OciError::internal("MD5 worker stopped"));
-            break;
-        }
-        let mut data = &chunk[..];
-        while !data.is_empty() {
-            if cur.len() == seg {
-                // More data follows, so this full segment is not the last.
-                let next = new_buf(&mut back_rx);
-                if tx.send((std::mem::replace(&mut cur, next), false)).await.is_err() {
-                    break 'recv;
-                }
-            }
-            let n = (seg - cur.len()).min(data.len());
-            cur.extend_from_slice(&data[..n]);
-            data = &data[n..];
-        }
-    }
-    if failure.is_none() {
-        let _ = tx.send((cur, true)).await;
-    }
-    drop(tx);
-    drop(md5_tx);
-    let sealed = worker.await.map_err(OciError::internal)?;
-    let md5 = md5_worker.await.map_err(OciError::internal)?;
-    if let Some(f) = failure {
-        return Err(f);
-    }
-    let size = sealed.map_err(OciError::internal)?;
-    if size != received {
-        return Err(OciError::internal(format!("sealed {size} of {received} received bytes")));
-    }
+    let (size, md5) = store_body(body, sealer, os.segment_size, tmp_path, os.max_object_bytes).await?;
     if let Some(expected) = expected_md5
         && expected != md5
     {
@@ -787,13 +851,42 @@ fn object_headers(resp: &mut Response, o: &ObjectRecord) {
     }
 }
 
-/// Read, check and decrypt an object file segment by segment into `tx`. The first message is
-/// the first segment (or the error that stops the read); a later error aborts the body.
+/// Segments an object read reads with one `read` (after the first segment, which is alone).
+const GET_BATCH_SEGMENTS: u64 = 16;
+/// Decrypted batches queued ahead of the client: with 64 KiB segments about 2 MiB per read,
+/// and whole batches, so the reader thread wakes once per batch rather than per segment.
+const GET_QUEUE: usize = 2;
+/// Read buffers an object read keeps for reuse (each is reused once the client is done with
+/// the segments sliced from it), sparing a fresh zeroed allocation per batch.
+const GET_POOL: usize = GET_QUEUE + 3;
+
+/// A buffer of `len` zero bytes, from `pool` when one there is free again.
+fn read_buffer(pool: &mut Vec<BytesMut>, len: usize) -> BytesMut {
+    let free = pool.iter_mut().position(|b| {
+        b.clear();
+        b.try_reclaim(len)
+    });
+    let mut buf = match free {
+        Some(i) => pool.swap_remove(i),
+        None => {
+            if pool.len() >= GET_POOL {
+                pool.remove(0); // the oldest is still out with the client; let it go
+            }
+            BytesMut::with_capacity(len)
+        }
+    };
+    buf.resize(len, 0);
+    buf
+}
+
+/// Read, check and decrypt an object file into `tx`, a batch of segments per message. The
+/// first message is the first segment alone (or the error that stops the read); a later error
+/// aborts the body.
 fn open_worker(
     mut file: std::fs::File,
     dek: [u8; 32],
     expected_size: u64,
-    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: tokio::sync::mpsc::Sender<Result<Vec<Bytes>, std::io::Error>>,
     what: String,
 ) {
     let fail = |msg: String| {
@@ -819,20 +912,21 @@ fn open_worker(
     if plain != expected_size {
         return fail(format!("object file holds {plain} bytes but its metadata says {expected_size}"));
     }
-    // Read up to BATCH segments per syscall into one buffer; each decrypted segment is sent as
-    // a zero-copy slice of it.
-    const BATCH: u64 = 16;
+    // Each decrypted segment is sent as a zero-copy slice of its batch's buffer.
     let full = (seg + crypto::TAG_LEN) as u64;
     let mut remaining = total - crypto::HEADER_LEN as u64;
+    let mut pool: Vec<BytesMut> = Vec::with_capacity(GET_POOL);
     let mut i = 0u64;
     while i < segments {
-        let n = BATCH.min(segments - i);
+        // The first segment alone: the response status waits only for it.
+        let n = if i == 0 { 1 } else { GET_BATCH_SEGMENTS.min(segments - i) };
         let len = if i + n == segments { remaining } else { n * full };
         remaining -= len;
-        let mut batch = BytesMut::zeroed(len as usize);
+        let mut batch = read_buffer(&mut pool, len as usize);
         if let Err(e) = file.read_exact(&mut batch) {
             return fail(format!("cannot read segments {i}..{}: {e}", i + n));
         }
+        let mut out = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let last = i + 1 == segments;
             let take = if last { batch.len() } else { full as usize };
@@ -841,10 +935,13 @@ fn open_worker(
                 Ok(plain) => one.truncate(plain),
                 Err(e) => return fail(e.to_string()),
             }
-            if tx.blocking_send(Ok(one.freeze())).is_err() {
-                return; // the client went away
-            }
+            out.push(one.freeze());
             i += 1;
+        }
+        // `batch` is now empty but still holds the allocation, to reclaim when it is free.
+        pool.push(batch);
+        if tx.blocking_send(Ok(out)).is_err() {
+            return; // the client went away
         }
     }
 }
@@ -860,7 +957,7 @@ async fn get_object(
     let what = format!("object '{object}' in bucket '{bucket}'");
     // No cache by default: every read unwraps its key through KMS, so a block applies at once.
     let dek = os.unwrap_data_key(&record.encryption, rid.as_str()).await.map_err(|f| kms_error(f, &what))?;
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<Bytes>, std::io::Error>>(GET_QUEUE);
     let size = record.size;
     let w = what.clone();
     tokio::task::spawn_blocking(move || open_worker(file, dek, size, tx, w));
@@ -870,7 +967,12 @@ async fn get_object(
         Some(Err(_)) | None => return Err(integrity_error(&what)),
     };
     let rest = futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) });
-    let stream = futures_util::stream::once(async move { Ok::<Bytes, std::io::Error>(first) }).chain(rest);
+    let stream = futures_util::stream::once(async move { Ok(first) }).chain(rest).flat_map(|batch| {
+        futures_util::stream::iter(match batch {
+            Ok(segments) => segments.into_iter().map(Ok).collect::<Vec<Result<Bytes, std::io::Error>>>(),
+            Err(e) => vec![Err(e)],
+        })
+    });
     let mut resp = Body::from_stream(stream).into_response();
     object_headers(&mut resp, &record);
     Ok(resp)
@@ -1020,6 +1122,78 @@ async fn list_objects(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Stream `data` through the upload pipeline in `chunk`-byte pieces, then read it back
+    /// through the GET reader; returns the plaintext read and the stored file's length.
+    async fn put_then_get(dir: &std::path::Path, data: &[u8], chunk: usize, seg: usize) -> (Vec<u8>, u64) {
+        let chunks: Vec<Result<Bytes, std::io::Error>> =
+            data.chunks(chunk).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        let body = Body::from_stream(futures_util::stream::iter(chunks));
+        let dek = crypto::random_key();
+        let path = dir.join(format!("{}.data", uuid::Uuid::new_v4()));
+        let sealer = Sealer::new(&dek, seg).expect("sealer");
+        let (size, md5) = store_body(body, sealer, seg, path.clone(), u64::MAX).await.expect("store");
+        assert_eq!(size, data.len() as u64);
+        assert_eq!(md5, <[u8; 16]>::from(Md5::digest(data)));
+        let stored = std::fs::metadata(&path).expect("stored").len();
+        let file = std::fs::File::open(&path).expect("open");
+        let (tx, mut rx) = tokio::sync::mpsc::channel(GET_QUEUE);
+        let len = data.len() as u64;
+        tokio::task::spawn_blocking(move || open_worker(file, dek, len, tx, "test".into()));
+        let mut got = vec![];
+        while let Some(batch) = rx.recv().await {
+            for s in batch.expect("segment opens") {
+                got.extend_from_slice(&s);
+            }
+        }
+        (got, stored)
+    }
+
+    #[tokio::test]
+    async fn upload_pipeline_round_trips_at_segment_and_batch_edges() {
+        let dir = std::env::temp_dir().join(format!("hyok-os-unit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        // 64-byte segments: a batch is PUT_BATCH_SEGMENTS of them.
+        let (seg, batch) = (64, 64 * PUT_BATCH_SEGMENTS);
+        for len in [0, 1, seg - 1, seg, seg + 1, batch - 1, batch, batch + 1, 3 * batch, 3 * batch + 7] {
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 % 251) as u8).collect();
+            for chunk in [1000, 17] {
+                let (got, stored) = put_then_get(&dir, &data, chunk, seg).await;
+                assert!(got == data, "len {len}, chunks of {chunk}: bytes differ");
+                let segments = len.div_ceil(seg).max(1);
+                assert_eq!(stored, (crypto::HEADER_LEN + len + crypto::TAG_LEN * segments) as u64, "len {len}");
+            }
+        }
+        // Default segments, several GET batches and a short final segment.
+        let data: Vec<u8> = (0..3 * 1024 * 1024 + 5).map(|i| (i % 253) as u8).collect();
+        let (got, _) = put_then_get(&dir, &data, 100_000, crypto::SEGMENT_SIZE).await;
+        assert!(got == data, "bytes differ");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn upload_pipeline_stops_cleanly_when_writing_fails() {
+        // The seal stage cannot create its file: the upload must fail, not hang.
+        let path = std::env::temp_dir().join(format!("hyok-os-missing-{}", uuid::Uuid::new_v4())).join("x.data");
+        let chunks: Vec<Result<Bytes, std::io::Error>> = (0..64).map(|_| Ok(Bytes::from(vec![1u8; 100_000]))).collect();
+        let body = Body::from_stream(futures_util::stream::iter(chunks));
+        let sealer = Sealer::new(&crypto::random_key(), crypto::SEGMENT_SIZE).expect("sealer");
+        let r = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            store_body(body, sealer, crypto::SEGMENT_SIZE, path, u64::MAX),
+        )
+        .await
+        .expect("no hang");
+        assert!(r.is_err());
+        // Too large: refused once the limit is passed.
+        let body = Body::from(vec![0u8; 10_000]);
+        let dir = std::env::temp_dir().join(format!("hyok-os-unit-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let sealer = Sealer::new(&crypto::random_key(), crypto::SEGMENT_SIZE).expect("sealer");
+        let r = store_body(body, sealer, crypto::SEGMENT_SIZE, dir.join("t.data"), 9_999).await;
+        assert!(r.is_err_and(|e| e.to_string().contains("larger")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn object_paths_are_recognised() {

@@ -7,7 +7,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use hyok_apigw::{
-    ApiGatewayService, ControlDeps, ECDSA_REFUSED,
+    ApiGatewayService, ControlDeps, DataPlane, ECDSA_REFUSED,
     control::{self, GATEWAY_PORT},
 };
 use hyok_core::{
@@ -30,7 +30,7 @@ use std::{
 };
 use tokio_util::sync::CancellationToken;
 
-const SPOKE_VCN: &str = "fra-spoke-a-vcn";
+pub const SPOKE_VCN: &str = "fra-spoke-a-vcn";
 
 fn api_key() -> ApiKey {
     static KEY: OnceLock<ApiKey> = OnceLock::new();
@@ -51,7 +51,7 @@ fn gateway_key_pem() -> String {
 /// A LoopbackHost whose pins act as the VCN's DNS zone: a name with no pin does not resolve
 /// (as the network model answers for a name missing from the spoke's resolver).
 #[derive(Clone)]
-struct ZoneHost(LoopbackHost);
+pub struct ZoneHost(pub LoopbackHost);
 
 struct ZoneDial(LoopbackHost);
 
@@ -127,11 +127,11 @@ impl Reply {
         assert!(self.headers.contains_key("opc-request-id"));
     }
 
-    fn id(&self) -> String {
+    pub fn id(&self) -> String {
         self.json["id"].as_str().expect("id").to_string()
     }
 
-    fn work_request(&self) -> String {
+    pub fn work_request(&self) -> String {
         self.headers
             .get(control::WORK_REQUEST_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -146,7 +146,11 @@ impl Lab {
     }
 
     pub async fn start_on(addr: &str) -> Self {
-        let host = LoopbackHost::new();
+        Self::build(addr, LoopbackHost::new(), None).await
+    }
+
+    /// A lab on `host` whose control plane runs its gateways on `data_plane` (default: in process).
+    pub async fn build(addr: &str, host: LoopbackHost, data_plane: Option<Arc<dyn DataPlane>>) -> Self {
         let tenancy = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
         let keys = KeyStore::new();
         tenancy.register(&keys);
@@ -165,17 +169,19 @@ impl Lab {
             CertificatesConfig { lifecycle_delay_ms: 2, compartments: compartments.clone(), ..Default::default() },
             verifier.clone(),
         );
-        let service = Arc::new(
-            ApiGatewayService::new(ControlDeps {
-                host: Arc::new(ZoneHost(host.clone())),
-                net: net.clone(),
-                certificates: certs.clone(),
-                verifier,
-                compartments,
-                public_ca_pem: host.public_ca().cert_pem().to_string(),
-            })
-            .with_lifecycle_delay(Duration::from_millis(5)),
-        );
+        let mut service = ApiGatewayService::new(ControlDeps {
+            host: Arc::new(ZoneHost(host.clone())),
+            net: net.clone(),
+            certificates: certs.clone(),
+            verifier,
+            compartments,
+            public_ca_pem: host.public_ca().cert_pem().to_string(),
+        })
+        .with_lifecycle_delay(Duration::from_millis(5));
+        if let Some(dp) = data_plane {
+            service = service.with_data_plane(dp);
+        }
+        let service = Arc::new(service);
         let web_ca = LabCa::generate("HYOK Lab Test Web Root").expect("web ca");
         let leaf = web_ca.issue_server(&[control::HOST, "127.0.0.1"]).expect("leaf");
         let tls = hyok_core::tls::server_config(&leaf.chain_pem(), &leaf.key_pem).expect("tls");
@@ -236,7 +242,7 @@ impl Lab {
         b.id
     }
 
-    fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Request<Bytes> {
+    pub fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Request<Bytes> {
         let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("json"))).unwrap_or_default();
         Request::builder()
             .method(method)
@@ -326,7 +332,7 @@ pub fn tutorial_spec() -> Value {
     })
 }
 
-async fn through_gateway(client: &HttpClient, path: &str) -> (StatusCode, Value) {
+pub async fn through_gateway(client: &HttpClient, path: &str) -> (StatusCode, Value) {
     let req = Request::builder().uri(format!("https://{GW_HOST}{path}")).body(Body::empty()).expect("request");
     let resp = client.send(req).await.expect("gateway answers");
     (resp.status(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))

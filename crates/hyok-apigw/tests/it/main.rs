@@ -3,6 +3,7 @@
 mod control;
 mod failures;
 mod jwt;
+mod remote_plane;
 mod routes;
 mod spec_validation;
 mod support;
