@@ -32,4 +32,10 @@ docker-run:
 # Tests that need a Docker engine and the image.
 test-docker: docker-build
     HYOK_DOCKER_TESTS=1 cargo test -p hyok-e2e --test e2e container -- --nocapture
+    HYOK_DOCKER_TESTS=1 cargo test -p hyok-e2e --test e2e compose -- --nocapture
     HYOK_DOCKER_TESTS=1 cargo test -p hyok-lab-testcontainers
+
+# The compose topology, one container per service: `just compose up`, `just compose down`
+# (also `ps`, `logs`). Lab dir .hyok-compose; then `hyok-lab scenario run oci-hyok-api-gateway --lab-dir .hyok-compose`.
+compose *args:
+    docker/compose.sh {{args}}

@@ -12,4 +12,4 @@ pub mod model;
 pub mod server;
 
 pub use model::{DnsError, DnsModel, RecordData, Resolution, ResolverInfo, ViewInfo, ZoneInfo};
-pub use server::DnsServer;
+pub use server::{DnsServer, Resolve};

@@ -26,6 +26,9 @@ pub enum DnsError {
     /// The view is protected (a resolver's default view) or still used.
     #[error("{0}")]
     Conflict(String),
+    /// The model is held by another process that cannot be asked right now.
+    #[error("DNS model unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// A DNS record in OCI's shape.
@@ -95,7 +98,8 @@ pub struct ResolverInfo {
 }
 
 /// The answer to one question, with what decided it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Resolution {
     /// Records found.
     Answer {

@@ -1,6 +1,6 @@
 //! A real DNS server (UDP and TCP) answering for one resolver of the model.
 
-use crate::model::{DnsModel, RecordData, Resolution};
+use crate::model::{DnsError, DnsModel, RecordData, Resolution};
 use hickory_server::{
     Server,
     net::runtime::Time,
@@ -14,7 +14,22 @@ use hickory_server::{
     server::{Request, RequestHandler, ResponseHandler, ResponseInfo},
     zone_handler::MessageResponseBuilder,
 };
-use std::{net::SocketAddr, str::FromStr, time::Duration};
+use hyok_core::client::BoxFuture;
+use std::{net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
+
+/// Where a DNS server gets its answers: the model in this process, or a model held elsewhere
+/// (a DNS container asking the region that owns the model).
+pub trait Resolve: Send + Sync + 'static {
+    /// Resolve `name` (type `rtype`) as resolver `resolver_id` would.
+    fn resolve(&self, resolver_id: &str, name: &str, rtype: &str) -> BoxFuture<'_, Result<Resolution, DnsError>>;
+}
+
+impl Resolve for DnsModel {
+    fn resolve(&self, resolver_id: &str, name: &str, rtype: &str) -> BoxFuture<'_, Result<Resolution, DnsError>> {
+        let r = DnsModel::resolve(self, resolver_id, name, rtype);
+        Box::pin(async move { r })
+    }
+}
 
 /// Errors starting a DNS server.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +61,15 @@ impl std::fmt::Debug for DnsServer {
 impl DnsServer {
     /// Serve `resolver_id` of `model` on `addr` (UDP and TCP). Port 0 picks a free port.
     pub async fn start(model: DnsModel, resolver_id: &str, addr: SocketAddr) -> Result<Self, DnsServerError> {
+        Self::start_with(Arc::new(model), resolver_id, addr).await
+    }
+
+    /// Serve `resolver_id` answered by `model` (any [`Resolve`]) on `addr` (UDP and TCP).
+    pub async fn start_with(
+        model: Arc<dyn Resolve>,
+        resolver_id: &str,
+        addr: SocketAddr,
+    ) -> Result<Self, DnsServerError> {
         // UDP and TCP share one port. With port 0 the UDP port the OS picks may be taken for
         // TCP by someone else; then pick again.
         let mut attempt = 0;
@@ -73,7 +97,7 @@ impl DnsServer {
 }
 
 struct Handler {
-    model: DnsModel,
+    model: Arc<dyn Resolve>,
     resolver_id: String,
 }
 
@@ -123,7 +147,7 @@ impl RequestHandler for Handler {
             RecordType::TXT => "TXT",
             _ => "OTHER",
         };
-        let resolution = self.model.resolve(&self.resolver_id, &qname, rtype);
+        let resolution = self.model.resolve(&self.resolver_id, &qname, rtype).await;
         tracing::debug!(resolver = %self.resolver_id, %qname, ?qtype, ?resolution, "dns query");
         let (code, answers, soa): (ResponseCode, Vec<Record>, Vec<Record>) = match resolution {
             Ok(Resolution::Answer { records, .. }) => {
@@ -134,6 +158,10 @@ impl RequestHandler for Handler {
             }
             Ok(Resolution::NxDomain { .. }) => {
                 (ResponseCode::NXDomain, vec![], negative_soa(&qname).into_iter().collect())
+            }
+            Err(DnsError::Unavailable(why)) => {
+                tracing::warn!(resolver = %self.resolver_id, %qname, %why, "DNS model unavailable");
+                (ResponseCode::ServFail, vec![], vec![])
             }
             Err(_) => (ResponseCode::FormErr, vec![], vec![]),
         };

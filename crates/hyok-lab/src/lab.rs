@@ -39,12 +39,22 @@ pub struct LabOptions {
     /// Address written into lab.json's host URLs (`127.0.0.1`: where a person on the host
     /// reaches the sockets, e.g. through a container's published ports).
     pub advertise: std::net::IpAddr,
+    /// Run as the OCI region of a split lab (compose topology): identity, CTM, DNS and the
+    /// gateway data plane run elsewhere. `None` runs everything in this process.
+    pub region: Option<crate::compose::RegionOptions>,
 }
 
 impl LabOptions {
     /// Options for a lab in `lab_dir` with free ports and the shipped world (tests).
     pub fn ephemeral(lab_dir: PathBuf) -> Self {
-        Self { lab_dir, port_base: 0, world: DEFAULT_WORLD.to_string(), listen: LOOPBACK, advertise: LOOPBACK }
+        Self {
+            lab_dir,
+            port_base: 0,
+            world: DEFAULT_WORLD.to_string(),
+            listen: LOOPBACK,
+            advertise: LOOPBACK,
+            region: None,
+        }
     }
 
     /// Where lab services connect to each other's sockets.
@@ -309,20 +319,44 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), LabError> {
 }
 
 /// Load the lab's public root from the lab dir, or make one and keep it there, so host
-/// clients that trusted it once keep trusting it across restarts.
-fn public_root(lab_dir: &std::path::Path) -> Result<LabCa, LabError> {
+/// clients that trusted it once keep trusting it across restarts. Safe when several services
+/// of a split lab start at once on one lab dir: one makes it, the others wait for it.
+pub(crate) fn public_root(lab_dir: &std::path::Path) -> Result<LabCa, LabError> {
     let dir = lab_dir.join("ca");
     std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
     let cert = dir.join("lab-root.pem");
     let key = dir.join("lab-root.key");
-    if let (Ok(c), Ok(k)) = (std::fs::read_to_string(&cert), std::fs::read_to_string(&key))
-        && let Ok(ca) = LabCa::from_pem(&c, &k)
-    {
+    let read = || -> Option<LabCa> {
+        let (c, k) = (std::fs::read_to_string(&cert).ok()?, std::fs::read_to_string(&key).ok()?);
+        LabCa::from_pem(&c, &k).ok()
+    };
+    if let Some(ca) = read() {
         return Ok(ca);
     }
     let ca = LabCa::generate("HYOK Lab Public Root CA")?;
-    std::fs::write(&cert, ca.cert_pem()).map_err(io_err(&cert))?;
-    write_private(&key, ca.key_pem())?;
+    // The key is claimed with a hard link (fails when another process claimed it first); the
+    // winner then writes the certificate, the others wait for it.
+    let tmp = dir.join(format!(".lab-root.key.{}", hyok_core::ids::hex32()));
+    write_private(&tmp, ca.key_pem())?;
+    let claimed = std::fs::hard_link(&tmp, &key);
+    let _ = std::fs::remove_file(&tmp);
+    match claimed {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            for _ in 0..250 {
+                if let Some(ca) = read() {
+                    return Ok(ca);
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            // A key without its certificate (a crash mid-way): start over.
+            write_private(&key, ca.key_pem())?;
+        }
+        Err(e) => return Err(io_err(&key)(e)),
+    }
+    let tmp = dir.join(format!(".lab-root.pem.{}", hyok_core::ids::hex32()));
+    std::fs::write(&tmp, ca.cert_pem()).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, &cert).map_err(io_err(&cert))?;
     Ok(ca)
 }
 
@@ -349,7 +383,8 @@ impl Lab {
         let cfg = WorldConfig::parse(&opts.world)?;
         let net = NetworkModel::new();
         let dns = DnsModel::new();
-        let book = AddressBook::new();
+        // In a split lab, addresses this process does not serve are other containers' own.
+        let book = if opts.region.is_some() { AddressBook::with_direct_fallback() } else { AddressBook::new() };
         // The slow RSA keys start now, on blocking threads, while the rest starts up.
         let keys = crate::services::KeyJobs::spawn();
         let tenancy = hyok_core::ids::ocid("tenancy", None);
@@ -369,32 +404,56 @@ impl Lab {
             SocketAddr::new(opts.listen, p)
         };
 
-        // DNS: one server per VCN resolver, one for the Internet, one for the host.
+        // DNS: one server per VCN resolver, one for the Internet, one for the host. A region of
+        // a split lab uses the DNS container's servers instead (they answer from this model).
         let t = Instant::now();
         let mut dns_servers = Vec::new();
         let mut resolver_addrs = BTreeMap::new();
         let mut vcn_resolvers = Vec::new();
-        for (i, (vcn_name, rid)) in world.resolvers.iter().enumerate() {
-            let s = DnsServer::start(dns.clone(), rid, port(54 + i as u16)).await?;
-            resolver_addrs.insert(rid.clone(), SocketAddr::new(opts.dial_ip(), s.local_addr.port()));
-            vcn_resolvers.push(VcnResolverInfo {
-                vcn: vcn_name.clone(),
-                vcn_id: world.vcns[vcn_name].clone(),
-                resolver_id: rid.clone(),
-                address: SocketAddr::new(opts.advertise, s.local_addr.port()),
-            });
-            dns_servers.push(s);
+        let host_resolver;
+        if let Some(region) = &opts.region {
+            let at = |offset: u16| SocketAddr::new(region.dns, opts.port_base.saturating_add(offset));
+            for (i, (vcn_name, rid)) in world.resolvers.iter().enumerate() {
+                let offset = crate::compose::DNS_VCN_OFFSET + i as u16;
+                resolver_addrs.insert(rid.clone(), at(offset));
+                vcn_resolvers.push(VcnResolverInfo {
+                    vcn: vcn_name.clone(),
+                    vcn_id: world.vcns[vcn_name].clone(),
+                    resolver_id: rid.clone(),
+                    address: SocketAddr::new(opts.advertise, opts.port_base.saturating_add(offset)),
+                });
+            }
+            resolver_addrs.insert(INTERNET_VIEW.to_string(), at(crate::compose::DNS_INTERNET_OFFSET));
+            host_resolver =
+                SocketAddr::new(opts.advertise, opts.port_base.saturating_add(crate::compose::DNS_HOST_OFFSET));
+        } else {
+            for (i, (vcn_name, rid)) in world.resolvers.iter().enumerate() {
+                let s = DnsServer::start(dns.clone(), rid, port(crate::compose::DNS_VCN_OFFSET + i as u16)).await?;
+                resolver_addrs.insert(rid.clone(), SocketAddr::new(opts.dial_ip(), s.local_addr.port()));
+                vcn_resolvers.push(VcnResolverInfo {
+                    vcn: vcn_name.clone(),
+                    vcn_id: world.vcns[vcn_name].clone(),
+                    resolver_id: rid.clone(),
+                    address: SocketAddr::new(opts.advertise, s.local_addr.port()),
+                });
+                dns_servers.push(s);
+            }
+            let internet =
+                DnsServer::start(dns.clone(), INTERNET_VIEW, port(crate::compose::DNS_INTERNET_OFFSET)).await?;
+            resolver_addrs
+                .insert(INTERNET_VIEW.to_string(), SocketAddr::new(opts.dial_ip(), internet.local_addr.port()));
+            dns_servers.push(internet);
+            let host_dns =
+                DnsServer::start(dns.clone(), hyok_dns::model::HOST_RESOLVER, port(crate::compose::DNS_HOST_OFFSET))
+                    .await?;
+            host_resolver = SocketAddr::new(opts.advertise, host_dns.local_addr.port());
+            dns_servers.push(host_dns);
         }
-        let internet = DnsServer::start(dns.clone(), INTERNET_VIEW, port(52)).await?;
-        resolver_addrs.insert(INTERNET_VIEW.to_string(), SocketAddr::new(opts.dial_ip(), internet.local_addr.port()));
-        dns_servers.push(internet);
-        let host_dns = DnsServer::start(dns.clone(), hyok_dns::model::HOST_RESOLVER, port(53)).await?;
-        let host_resolver = SocketAddr::new(opts.advertise, host_dns.local_addr.port());
-        dns_servers.push(host_dns);
         step("DNS resolvers", t);
 
         let token = CancellationToken::new();
-        let admin_token = hyok_core::ids::secret(32);
+        // A region shares its admin token with the other containers (internal endpoints).
+        let admin_token = opts.region.as_ref().map(|r| r.token.clone()).unwrap_or_else(|| hyok_core::ids::secret(32));
         let host = LabHost {
             net: net.clone(),
             dns: dns.clone(),
@@ -535,7 +594,31 @@ impl Lab {
 
 fn authorised(lab: &Lab, headers: &HeaderMap) -> bool {
     let want = format!("Bearer {}", lab.info.admin.token);
-    headers.get("authorization").and_then(|v| v.to_str().ok()).is_some_and(|v| v == want)
+    let got = headers.get("authorization").map(|v| v.as_bytes()).unwrap_or_default();
+    hyok_core::ct_eq(got, want.as_bytes())
+}
+
+#[derive(serde::Deserialize)]
+struct ResolveQuery {
+    resolver: String,
+    name: String,
+    #[serde(rename = "type", default = "a_type")]
+    rtype: String,
+}
+
+fn a_type() -> String {
+    "A".into()
+}
+
+#[derive(serde::Deserialize)]
+struct CheckQuery {
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    port: u16,
+}
+
+fn internal_error(status: StatusCode, code: &str, message: String) -> (StatusCode, Json<serde_json::Value>) {
+    (status, Json(serde_json::json!({ "code": code, "message": message })))
 }
 
 #[derive(serde::Deserialize)]
@@ -588,6 +671,32 @@ fn admin_router(lab: Arc<Lab>) -> Router {
                     None => lab.events.last(q.last.unwrap_or(100).min(10_000)),
                 };
                 Ok(Json(events))
+            }),
+        )
+        // The internal API of a split lab: the DNS container's answers and other containers'
+        // network decisions come from this process's models.
+        .route(
+            "/internal/dns/resolve",
+            get(|State(lab): State<Arc<Lab>>, headers: HeaderMap, Query(q): Query<ResolveQuery>| async move {
+                if !authorised(&lab, &headers) {
+                    return Err(internal_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "bad token".into()));
+                }
+                crate::compose::region_resolve(&lab.dns, &lab.world.resolvers, &q.resolver, &q.name, &q.rtype)
+                    .map(Json)
+                    .map_err(|e| internal_error(StatusCode::BAD_REQUEST, "InvalidParameter", e.to_string()))
+            }),
+        )
+        .route(
+            "/internal/net/check",
+            get(|State(lab): State<Arc<Lab>>, headers: HeaderMap, Query(q): Query<CheckQuery>| async move {
+                if !authorised(&lab, &headers) {
+                    return Err(internal_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "bad token".into()));
+                }
+                let decision = match lab.net.check_tcp(q.src, q.dst, q.port) {
+                    Ok(_) => crate::compose::NetDecision { allowed: true, reason: None },
+                    Err(d) => crate::compose::NetDecision { allowed: false, reason: Some(d.to_string()) },
+                };
+                Ok(Json(decision))
             }),
         )
         .layer(axum::extract::DefaultBodyLimit::max(4096))

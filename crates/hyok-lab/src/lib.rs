@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod compose;
 pub mod info;
 pub mod lab;
 pub mod scenario;

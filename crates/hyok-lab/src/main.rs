@@ -88,12 +88,72 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         seconds: u64,
     },
+    /// Run one service on its own (the compose topology: one container per service).
+    Serve {
+        /// Which service.
+        #[arg(value_enum)]
+        service: ServeRole,
+        /// The lab dir every service of the topology shares.
+        #[arg(long, default_value = ".hyok-lab", env = "HYOK_LAB_DIR")]
+        lab_dir: PathBuf,
+        /// Port base of the host-published ports (lab.json URLs); DNS and the region listen on it.
+        #[arg(long, default_value_t = DEFAULT_PORT_BASE, env = "HYOK_LAB_PORT_BASE")]
+        port_base: u16,
+        /// A world file instead of the shipped scenarios/world.toml.
+        #[arg(long, env = "HYOK_WORLD")]
+        world: Option<PathBuf>,
+        /// Address written into lab.json's host URLs.
+        #[arg(long, default_value = "127.0.0.1", env = "HYOK_LAB_ADVERTISE")]
+        advertise: std::net::IpAddr,
+        /// The OCI region's admin endpoint (internal API: DNS answers, network decisions).
+        #[arg(long, default_value = "134.70.16.20:17400", env = "HYOK_REGION")]
+        region: std::net::SocketAddr,
+        /// Address of the DNS service.
+        #[arg(long, default_value = "134.70.16.53", env = "HYOK_DNS")]
+        dns: std::net::IpAddr,
+        /// The API gateway data-plane agent.
+        #[arg(long, default_value = "134.70.16.30:9443", env = "HYOK_DATA_PLANE")]
+        data_plane: std::net::SocketAddr,
+    },
+    /// Exit 0 when every address accepts a TCP connection within a second (container health checks).
+    Ping {
+        /// `ip:port` to try.
+        #[arg(required = true)]
+        addresses: Vec<std::net::SocketAddr>,
+    },
     /// Stop the lab running in the lab dir.
     Down {
         /// Lab dir.
         #[arg(long, default_value = ".hyok-lab", env = "HYOK_LAB_DIR")]
         lab_dir: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ServeRole {
+    /// The IAM identity domain.
+    Identity,
+    /// CipherTrust Manager (AMS).
+    Ctm,
+    /// The API gateway data plane.
+    ApiGateway,
+    /// DNS: VCN resolvers, Internet DNS, host resolver.
+    Dns,
+    /// The OCI region: every OCI service, the network and DNS models.
+    Oci,
+}
+
+impl From<ServeRole> for hyok_lab::compose::Role {
+    fn from(r: ServeRole) -> Self {
+        use hyok_lab::compose::Role;
+        match r {
+            ServeRole::Identity => Role::Identity,
+            ServeRole::Ctm => Role::Ctm,
+            ServeRole::ApiGateway => Role::ApiGateway,
+            ServeRole::Dns => Role::Dns,
+            ServeRole::Oci => Role::Oci,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -121,7 +181,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     // A running lab logs warnings (a deployment that failed, say); one-shot commands print their
     // own explanations, so their logs stay quiet unless RUST_LOG asks.
-    let default_filter = if matches!(cli.command, Command::Up { .. }) { "warn" } else { "error" };
+    let default_filter =
+        if matches!(cli.command, Command::Up { .. } | Command::Serve { .. }) { "warn" } else { "error" };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
@@ -146,6 +207,13 @@ fn main() -> ExitCode {
             }
             Command::Status { lab_dir, json } => status_cmd(lab_dir, json).await,
             Command::Down { lab_dir } => down(lab_dir).await,
+            Command::Serve { service, lab_dir, port_base, world, advertise, region, dns, data_plane } => {
+                let world = read_world(world)?;
+                let opts =
+                    hyok_lab::compose::ServeOptions { lab_dir, world, port_base, advertise, region, dns, data_plane };
+                serve(service.into(), opts).await
+            }
+            Command::Ping { addresses } => ping(addresses).await,
             Command::Bench { concurrency, seconds } => bench(concurrency, seconds).await,
             Command::Check { lab_dir, json } => check_cmd(lab_dir, json).await,
             Command::Trace { request_id, last, lab_dir, json } => trace_cmd(lab_dir, request_id, last, json).await,
@@ -172,14 +240,11 @@ async fn up(args: UpArgs, scenario: Option<String>, until: Option<u32>) -> anyho
     let UpArgs { lab_dir, port_base, world, listen, advertise } = args;
     // Load the scenario first: a typo should fail before anything starts.
     let scenario = scenario.map(|n| hyok_lab::scenario::load(&n)).transpose()?;
-    let world = match world {
-        Some(p) => std::fs::read_to_string(&p).with_context(|| format!("cannot read world file {}", p.display()))?,
-        None => hyok_lab::world::DEFAULT_WORLD.to_string(),
-    };
+    let world = read_world(world)?;
     let started = std::time::Instant::now();
     eprintln!("hyok-lab: starting the lab in {}", lab_dir.display());
     let progress = |s: hyok_lab::lab::Step| eprintln!("  ✓ {:<32} {:>7.1} ms", s.what, s.took.as_secs_f64() * 1000.0);
-    let lab = Lab::start(LabOptions { lab_dir, port_base, world, listen, advertise }, &progress).await?;
+    let lab = Lab::start(LabOptions { lab_dir, port_base, world, listen, advertise, region: None }, &progress).await?;
     let info = lab.write_lab_json()?;
     let ready = started.elapsed();
     if let Some(scenario) = scenario {
@@ -202,7 +267,21 @@ async fn up(args: UpArgs, scenario: Option<String>, until: Option<u32>) -> anyho
         ready.as_secs_f64() * 1000.0,
         LabInfo::path(&info.lab_dir).display()
     );
-    let token = lab.stop_token();
+    wait_for_stop(lab.stop_token()).await?;
+    lab.shutdown().await;
+    eprintln!("hyok-lab: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_world(world: Option<PathBuf>) -> anyhow::Result<String> {
+    Ok(match world {
+        Some(p) => std::fs::read_to_string(&p).with_context(|| format!("cannot read world file {}", p.display()))?,
+        None => hyok_lab::world::DEFAULT_WORLD.to_string(),
+    })
+}
+
+/// Wait for Ctrl-C, SIGTERM or the stop token.
+async fn wait_for_stop(token: tokio_util::sync::CancellationToken) -> anyhow::Result<()> {
     #[cfg(unix)]
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).context("cannot watch SIGTERM")?;
@@ -215,8 +294,55 @@ async fn up(args: UpArgs, scenario: Option<String>, until: Option<u32>) -> anyho
         _ = sigterm => eprintln!("hyok-lab: SIGTERM, stopping"),
         _ = token.cancelled() => eprintln!("hyok-lab: `down` asked, stopping"),
     }
-    lab.shutdown().await;
+    Ok(())
+}
+
+async fn serve(role: hyok_lab::compose::Role, opts: hyok_lab::compose::ServeOptions) -> anyhow::Result<ExitCode> {
+    let started = std::time::Instant::now();
+    if role == hyok_lab::compose::Role::Oci {
+        let token = hyok_lab::compose::internal_token(&opts.lab_dir)?;
+        let region = hyok_lab::compose::RegionOptions { dns: opts.dns, data_plane: opts.data_plane, token };
+        let lab_opts = LabOptions {
+            lab_dir: opts.lab_dir,
+            port_base: opts.port_base,
+            world: opts.world,
+            listen: std::net::Ipv4Addr::UNSPECIFIED.into(),
+            advertise: opts.advertise,
+            region: Some(region),
+        };
+        let lab = Lab::start(lab_opts, &|_| {}).await?;
+        let info = lab.write_lab_json()?;
+        print_table(&info);
+        eprintln!(
+            "hyok-lab: oci ready in {:.0} ms (the OCI region; lab.json at {})",
+            started.elapsed().as_secs_f64() * 1000.0,
+            LabInfo::path(&info.lab_dir).display()
+        );
+        wait_for_stop(lab.stop_token()).await?;
+        lab.shutdown().await;
+    } else {
+        let svc = hyok_lab::compose::serve(role, opts).await?;
+        eprintln!(
+            "hyok-lab: {} ready in {:.0} ms: {}",
+            role.name(),
+            started.elapsed().as_secs_f64() * 1000.0,
+            svc.summary
+        );
+        wait_for_stop(svc.stop_token()).await?;
+        svc.shutdown().await;
+    }
     eprintln!("hyok-lab: stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn ping(addresses: Vec<std::net::SocketAddr>) -> anyhow::Result<ExitCode> {
+    for a in addresses {
+        match tokio::time::timeout(Duration::from_secs(1), tokio::net::TcpStream::connect(a)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => anyhow::bail!("{a}: {e}"),
+            Err(_) => anyhow::bail!("{a}: no answer within 1 s"),
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,10 +2,14 @@
 //! network model, DNS, PKI and the address book.
 
 use crate::{
+    compose::{Fragment, Role},
     lab::{Lab, LabError},
     world::{ServiceConfig, WorldConfig},
 };
-use std::{net::SocketAddr, sync::Arc};
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+/// How long a region waits for the identity and CTM containers' fragments.
+const FRAGMENT_PATIENCE: Duration = Duration::from_secs(60);
 
 /// Handles on running services.
 #[derive(Default, Clone)]
@@ -80,10 +84,30 @@ async fn serve(
 
 /// A certificate from the lab's public root for a cloud endpoint: its host name, its virtual
 /// IP, and 127.0.0.1/localhost so the `url` in lab.json verifies from the host.
-fn public_cert(lab: &Lab, host: &str, ip: std::net::Ipv4Addr) -> Result<Arc<rustls::ServerConfig>, LabError> {
+pub(crate) fn public_cert(
+    ca: &hyok_core::pki::LabCa,
+    host: &str,
+    ip: std::net::Ipv4Addr,
+) -> Result<Arc<rustls::ServerConfig>, LabError> {
     let ip = ip.to_string();
-    let cert = lab.public_ca.issue_server(&[host, &ip, "127.0.0.1", "localhost"])?;
+    let cert = ca.issue_server(&[host, &ip, "127.0.0.1", "localhost"])?;
     Ok(hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem)?)
+}
+
+/// The identity domain's entry in lab.json's credentials.
+pub(crate) fn identity_credentials(identity: &hyok_identity::IdentityDomain) -> serde_json::Value {
+    let (admin_id, admin_secret) = identity.admin_credentials();
+    serde_json::json!({
+        "domain_url": identity.domain_url(),
+        "admin_client_id": admin_id,
+        "admin_client_secret": admin_secret,
+    })
+}
+
+/// CipherTrust Manager's entry in lab.json's credentials.
+pub(crate) fn ctm_credentials(ctm: &hyok_ctm::Ctm, host: &str) -> serde_json::Value {
+    let (user, password) = ctm.initial_credentials();
+    serde_json::json!({ "url": format!("https://{host}"), "username": user, "password": password })
 }
 
 /// Serve a public (Oracle Services Network) service named in the world file.
@@ -95,7 +119,7 @@ async fn serve_public(
     router: axum::Router,
 ) -> Result<SocketAddr, LabError> {
     let svc = find(cfg, name)?.clone();
-    let tls = public_cert(lab, &svc.host, svc.ip)?;
+    let tls = public_cert(&lab.public_ca, &svc.host, svc.ip)?;
     serve(lab, &svc, &svc.host.clone(), port(svc.port_offset), router, tls).await
 }
 
@@ -110,32 +134,35 @@ pub async fn start_all(
 ) -> Result<(), LabError> {
     // CipherTrust Manager in AMS: its own CA and RSA web certificate take a moment, so start it
     // on a blocking thread first. Its outbound calls (issuer discovery, JWKS) leave from its IP.
+    // A region of a split lab finds identity and CTM in their own containers instead.
     let ctm_svc = find(cfg, "ctm-ams")?.clone();
-    let ctm_client = lab.client_from(ctm_svc.ip, "ctm-ams", lab.public_ca.cert_pem())?;
-    let ctm_cfg = hyok_ctm::CtmConfig {
-        hostname: ctm_svc.host.clone(),
-        ip: ctm_svc.ip.to_string(),
-        ..hyok_ctm::CtmConfig::default()
+    let ctm_job = if lab.opts.region.is_some() {
+        None
+    } else {
+        let ctm_client = lab.client_from(ctm_svc.ip, "ctm-ams", lab.public_ca.cert_pem())?;
+        let ctm_cfg = hyok_ctm::CtmConfig {
+            hostname: ctm_svc.host.clone(),
+            ip: ctm_svc.ip.to_string(),
+            ..hyok_ctm::CtmConfig::default()
+        };
+        let events = lab.events.clone();
+        Some(tokio::task::spawn_blocking(move || hyok_ctm::Ctm::new(ctm_cfg, ctm_client, events)))
     };
-    let events = lab.events.clone();
-    let ctm_job = tokio::task::spawn_blocking(move || hyok_ctm::Ctm::new(ctm_cfg, ctm_client, events));
 
     // Identity domain.
-    let identity = keys.identity.await.map_err(|e| svc_err("identity", e))?.map_err(|e| svc_err("identity", e))?;
-    let identity_host = identity.config().domain_host.clone();
-    let svc = find(cfg, "identity")?.clone();
-    let tls = public_cert(lab, &identity_host, svc.ip)?;
-    serve(lab, &svc, &identity_host, port(svc.port_offset), hyok_identity::router(identity.clone()), tls).await?;
-    let (admin_id, admin_secret) = identity.admin_credentials();
-    lab.info.credentials.insert(
-        "identity".into(),
-        serde_json::json!({
-            "domain_url": identity.domain_url(),
-            "admin_client_id": admin_id,
-            "admin_client_secret": admin_secret,
-        }),
-    );
-    lab.handles.identity = Some(identity);
+    if lab.opts.region.is_some() {
+        keys.identity.abort();
+        let fragment = Fragment::wait(&lab.opts.lab_dir, Role::Identity, FRAGMENT_PATIENCE).await?;
+        crate::compose::adopt(lab, fragment);
+    } else {
+        let identity = keys.identity.await.map_err(|e| svc_err("identity", e))?.map_err(|e| svc_err("identity", e))?;
+        let identity_host = identity.config().domain_host.clone();
+        let svc = find(cfg, "identity")?.clone();
+        let tls = public_cert(&lab.public_ca, &identity_host, svc.ip)?;
+        serve(lab, &svc, &identity_host, port(svc.port_offset), hyok_identity::router(identity.clone()), tls).await?;
+        lab.info.credentials.insert("identity".into(), identity_credentials(&identity));
+        lab.handles.identity = Some(identity);
+    }
 
     // The OCI tenancy, its user and API key; one verifier for every OCI service.
     let api_key = keys.oci_user.await.map_err(|e| svc_err("oci", e))?.map_err(|e| svc_err("oci", e))?;
@@ -176,14 +203,27 @@ pub async fn start_all(
     serve_public(lab, cfg, "oci-certificates", port, hyok_oci::certificates::router(certificates.clone())).await?;
 
     // API Gateway: the control plane; each gateway's data plane appears at run time (Task 6).
-    let apigw = Arc::new(hyok_apigw::ApiGatewayService::new(hyok_apigw::ControlDeps {
+    let mut apigw = hyok_apigw::ApiGatewayService::new(hyok_apigw::ControlDeps {
         host: Arc::new(lab.host.clone()),
         net: lab.net.clone(),
         certificates: certificates.clone(),
         verifier: verifier.clone(),
         compartments: compartments.clone(),
         public_ca_pem: lab.public_ca.cert_pem().to_string(),
-    }));
+    });
+    if let Some(region) = &lab.opts.region {
+        // The gateways' data plane runs in its own container; the control plane drives it.
+        let url = format!("https://{}", region.data_plane);
+        let remote = hyok_apigw::plane::RemoteDataPlane::new(
+            &url,
+            Arc::new(hyok_core::client::StaticDial::new()),
+            lab.public_ca.cert_pem(),
+            region.token.clone(),
+        )
+        .map_err(|e| svc_err("oci-apigateway", e))?;
+        apigw = apigw.with_data_plane(Arc::new(remote));
+    }
+    let apigw = Arc::new(apigw);
     serve_public(lab, cfg, "oci-apigateway", port, hyok_apigw::control::router(apigw.clone())).await?;
     lab.handles.apigateway = Some(apigw);
 
@@ -241,19 +281,20 @@ pub async fn start_all(
     lab.handles.certificates = Some(certificates);
 
     // CipherTrust Manager serves its web interface with a certificate from its own CA.
-    let ctm = ctm_job.await.map_err(|e| svc_err("ctm-ams", e))?.map_err(|e| svc_err("ctm-ams", e))?;
-    let web = ctm.web_tls();
-    let tls = hyok_core::tls::server_config(&web.chain_pem(), &web.key_pem)?;
-    serve(lab, &ctm_svc, &ctm_svc.host, port(ctm_svc.port_offset), hyok_ctm::router(ctm.clone()), tls).await?;
-    let ctm_root = lab.opts.lab_dir.join("ca/ctm-root.pem");
-    std::fs::write(&ctm_root, ctm.ca_cert_pem()).map_err(|e| svc_err("ctm-ams", e))?;
-    lab.info.ca.ctm_root = Some("ca/ctm-root.pem".into());
-    let (user, password) = ctm.initial_credentials();
-    lab.info.credentials.insert(
-        "ctm".into(),
-        serde_json::json!({ "url": format!("https://{}", ctm_svc.host), "username": user, "password": password }),
-    );
-    lab.handles.ctm = Some(ctm);
+    if let Some(ctm_job) = ctm_job {
+        let ctm = ctm_job.await.map_err(|e| svc_err("ctm-ams", e))?.map_err(|e| svc_err("ctm-ams", e))?;
+        let web = ctm.web_tls();
+        let tls = hyok_core::tls::server_config(&web.chain_pem(), &web.key_pem)?;
+        serve(lab, &ctm_svc, &ctm_svc.host, port(ctm_svc.port_offset), hyok_ctm::router(ctm.clone()), tls).await?;
+        let ctm_root = lab.opts.lab_dir.join("ca/ctm-root.pem");
+        std::fs::write(&ctm_root, ctm.ca_cert_pem()).map_err(|e| svc_err("ctm-ams", e))?;
+        lab.info.ca.ctm_root = Some("ca/ctm-root.pem".into());
+        lab.info.credentials.insert("ctm".into(), ctm_credentials(&ctm, &ctm_svc.host));
+        lab.handles.ctm = Some(ctm);
+    } else {
+        let fragment = Fragment::wait(&lab.opts.lab_dir, Role::Ctm, FRAGMENT_PATIENCE).await?;
+        crate::compose::adopt(lab, fragment);
+    }
 
     write_oci_cli_config(lab, &tenancy)?;
     lab.handles.tenancy = Some(tenancy);

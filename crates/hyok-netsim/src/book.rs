@@ -19,12 +19,20 @@ pub struct Endpoint {
 #[derive(Clone, Default, Debug)]
 pub struct AddressBook {
     inner: Arc<RwLock<HashMap<(Ipv4Addr, u16), Endpoint>>>,
+    /// Unregistered addresses are real ones (one container per service, where Docker gives
+    /// each container its tutorial address).
+    direct: bool,
 }
 
 impl AddressBook {
     /// An empty book.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty book in which an unregistered `ip:port` is dialled as itself.
+    pub fn with_direct_fallback() -> Self {
+        Self { direct: true, ..Self::default() }
     }
 
     /// Register `ip:port` as served by `service` at `real`.
@@ -40,9 +48,12 @@ impl AddressBook {
         self.inner.write().unwrap_or_else(|p| p.into_inner()).remove(&(ip, port));
     }
 
-    /// The endpoint at `ip:port`.
+    /// The endpoint at `ip:port` (with direct fallback: the address itself when unregistered).
     pub fn lookup(&self, ip: Ipv4Addr, port: u16) -> Option<Endpoint> {
-        self.inner.read().unwrap_or_else(|p| p.into_inner()).get(&(ip, port)).cloned()
+        let found = self.inner.read().unwrap_or_else(|p| p.into_inner()).get(&(ip, port)).cloned();
+        found.or_else(|| {
+            self.direct.then(|| Endpoint { service: "another host".into(), real: SocketAddr::from((ip, port)) })
+        })
     }
 
     /// Every endpoint, sorted by address.

@@ -89,7 +89,10 @@ pub async fn query_a(server: SocketAddr, host: &str) -> std::io::Result<Result<V
     msg.metadata.recursion_desired = true;
     msg.add_query(Query::query(name, RecordType::A));
     let bytes = msg.to_vec().map_err(|e| std::io::Error::other(e.to_string()))?;
-    let sock = tokio::net::UdpSocket::bind(("127.0.0.1", 0)).await?;
+    // A server on loopback is asked from loopback; one in another container from any address.
+    let local: std::net::IpAddr =
+        if server.ip().is_loopback() { Ipv4Addr::LOCALHOST.into() } else { Ipv4Addr::UNSPECIFIED.into() };
+    let sock = tokio::net::UdpSocket::bind((local, 0)).await?;
     sock.connect(server).await?;
     let mut buf = vec![0u8; 4096];
     for attempt in 0..3 {

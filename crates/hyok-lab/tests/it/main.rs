@@ -2,5 +2,6 @@
 
 mod check;
 mod cli;
+mod compose;
 mod deployment_health;
 mod in_process;

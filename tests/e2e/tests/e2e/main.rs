@@ -1,6 +1,7 @@
 //! End-to-end tests: a whole lab in-process, driven the way a person on the host drives it.
 
 mod block_under_load;
+mod compose;
 mod container;
 mod host_tools;
 mod python_sdk;
