@@ -33,7 +33,6 @@ use std::{
     sync::{Arc, Mutex, MutexGuard},
     time::Duration,
 };
-use subtle::ConstantTimeEq;
 
 /// Largest request body of the agent API (a gateway spec carries its chain, key and CA bundles).
 pub const AGENT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -557,7 +556,7 @@ async fn authenticate(State(agent): AgentState, req: Request, next: Next) -> Res
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, t)| digest(t.trim()));
     let ok = match (agent.token, given) {
-        (Some(want), Some(got)) => bool::from(want.ct_eq(&got)),
+        (Some(want), Some(got)) => hyok_core::ct_eq(&want, &got),
         _ => false,
     };
     if !ok {

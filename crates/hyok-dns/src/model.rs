@@ -121,6 +121,15 @@ pub enum Resolution {
 }
 
 impl Resolution {
+    /// Why a lookup that wanted an address got none, in the words a denial message uses.
+    pub fn why_no_address(&self) -> String {
+        match self {
+            Resolution::NxDomain { decided_by } => format!("NXDOMAIN ({decided_by})"),
+            Resolution::NoData { decided_by } => format!("no A record ({decided_by})"),
+            Resolution::Answer { decided_by, .. } => format!("answer changed during lookup ({decided_by})"),
+        }
+    }
+
     /// The first IPv4 address in the answer, following CNAMEs.
     pub fn first_ipv4(&self) -> Option<Ipv4Addr> {
         match self {

@@ -120,23 +120,10 @@ impl ServeOptions {
         SocketAddr::new(self.advertise, self.port_base.saturating_add(offset))
     }
 
-    /// The DNS server a host at `ip` uses: its VCN's resolver, or Internet DNS.
-    fn dns_server_for(&self, cfg: &WorldConfig, ip: Ipv4Addr) -> (SocketAddr, String, String) {
-        match vcn_of(cfg, ip) {
-            Some(vcn) => {
-                let offset = vcn_resolver_offset(cfg, vcn).unwrap_or(DNS_INTERNET_OFFSET);
-                (
-                    SocketAddr::new(self.dns, self.port_base.saturating_add(offset)),
-                    vcn_selector(vcn),
-                    format!("VCN {vcn}"),
-                )
-            }
-            None => (
-                SocketAddr::new(self.dns, self.port_base.saturating_add(DNS_INTERNET_OFFSET)),
-                hyok_dns::model::INTERNET_VIEW.to_string(),
-                "Internet DNS".to_string(),
-            ),
-        }
+    /// The DNS server a host in `vcn` uses: its VCN's resolver, or Internet DNS.
+    fn dns_server_for(&self, cfg: &WorldConfig, vcn: Option<&str>) -> SocketAddr {
+        let offset = vcn.and_then(|v| vcn_resolver_offset(cfg, v)).unwrap_or(DNS_INTERNET_OFFSET);
+        SocketAddr::new(self.dns, self.port_base.saturating_add(offset))
     }
 }
 
@@ -326,8 +313,8 @@ pub struct ContainerDial {
 impl ContainerDial {
     /// A dialer for a host at `ip`.
     pub fn new(opts: &ServeOptions, cfg: &WorldConfig, ip: Ipv4Addr, region: RegionClient) -> Self {
-        let (dns_server, selector, label) = opts.dns_server_for(cfg, ip);
-        Self { source_ip: ip, dns_server, selector, label, region }
+        let vcn = vcn_of(cfg, ip);
+        Self::at(ip, vcn, opts.dns_server_for(cfg, vcn), region)
     }
 
     /// A dialer for a host at `ip` in `vcn` (None: the Oracle Services Network) whose resolver
@@ -348,9 +335,7 @@ impl ContainerDial {
             other => {
                 // The wire said no; the region's model says why.
                 let why = match self.region.resolve(&self.selector, host, "A").await {
-                    Ok(Resolution::NxDomain { decided_by }) => format!("NXDOMAIN ({decided_by})"),
-                    Ok(Resolution::NoData { decided_by }) => format!("no A record ({decided_by})"),
-                    Ok(Resolution::Answer { decided_by, .. }) => format!("answer changed during lookup ({decided_by})"),
+                    Ok(r) => r.why_no_address(),
                     Err(e) => match other {
                         Ok(Err(code)) => format!("{code} ({e})"),
                         _ => format!("no address ({e})"),
@@ -699,13 +684,7 @@ pub struct RegionOptions {
 /// Merge a fragment into the region's lab: lab.json entries, credentials, Internet DNS names.
 pub fn adopt(lab: &mut crate::Lab, fragment: Fragment) {
     for (name, ip) in &fragment.internet_names {
-        let labels: Vec<&str> = name.split('.').collect();
-        if labels.len() >= 3 {
-            let zone = labels[labels.len() - 2..].join(".");
-            if let Err(e) = lab.dns.add_internet_record(&zone, name, *ip) {
-                tracing::warn!(%name, error = %e, "cannot publish Internet DNS record");
-            }
-        }
+        crate::lab::publish_internet_name(&lab.dns, name, *ip);
     }
     lab.info.services.extend(fragment.services);
     lab.info.credentials.extend(fragment.credentials);

@@ -190,13 +190,7 @@ impl LabHost {
         let advertised = SocketAddr::new(self.advertise, bound.port());
         self.book.register(ip, port, name, real);
         if matches!(self.net.locate(ip), Some(hyok_netsim::model::Location::OracleServices)) {
-            let labels: Vec<&str> = host.split('.').collect();
-            if labels.len() >= 3 {
-                let zone = labels[labels.len() - 2..].join(".");
-                if let Err(e) = self.dns.add_internet_record(&zone, host, ip) {
-                    tracing::warn!(%host, error = %e, "cannot publish Internet DNS record");
-                }
-            }
+            publish_internet_name(&self.dns, host, ip);
         }
         let lab_url = if port == 443 { format!("https://{host}") } else { format!("https://{host}:{port}") };
         ServiceInfo {
@@ -301,6 +295,17 @@ impl hyok_core::host::ServiceHost for LabHost {
 impl std::fmt::Debug for Lab {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lab").field("lab_dir", &self.opts.lab_dir).finish_non_exhaustive()
+    }
+}
+
+/// Publish a public host name in Internet DNS (in the zone of its last two labels).
+pub(crate) fn publish_internet_name(dns: &DnsModel, host: &str, ip: Ipv4Addr) {
+    let labels: Vec<&str> = host.split('.').collect();
+    if labels.len() >= 3 {
+        let zone = labels[labels.len() - 2..].join(".");
+        if let Err(e) = dns.add_internet_record(&zone, host, ip) {
+            tracing::warn!(%host, error = %e, "cannot publish Internet DNS record");
+        }
     }
 }
 

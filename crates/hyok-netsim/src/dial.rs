@@ -63,11 +63,7 @@ impl VcnDial {
             other => {
                 // The wire answer says "no"; the model says why.
                 let why = match self.dns.resolve(&self.resolver_id, host, "A") {
-                    Ok(hyok_dns::Resolution::NxDomain { decided_by }) => format!("NXDOMAIN ({decided_by})"),
-                    Ok(hyok_dns::Resolution::NoData { decided_by }) => format!("no A record ({decided_by})"),
-                    Ok(hyok_dns::Resolution::Answer { decided_by, .. }) => {
-                        format!("answer changed during lookup ({decided_by})")
-                    }
+                    Ok(r) => r.why_no_address(),
                     Err(e) => e.to_string(),
                 };
                 match other {
