@@ -779,6 +779,76 @@ impl ApiGatewayService {
         }
     }
 
+    /// What serving gateway `id` takes now: its launch, whether it should be running, and its
+    /// ACTIVE deployments. Take the gateway's `ops` lock first so it cannot change meanwhile.
+    fn launch_snapshot(&self, id: &str) -> Option<(Launch, bool, Vec<DeploymentRuntimeSpec>)> {
+        let s = self.lock();
+        let deps: Vec<DeploymentRuntimeSpec> = s
+            .deployments
+            .values()
+            .filter(|d| d.res.gateway_id == id && d.res.lifecycle_state == LifecycleState::Active)
+            .map(|d| runtime_deployment(&d.res))
+            .collect();
+        s.gateways.get(id).and_then(|g| Launch::of(g).map(|l| (l, g.running, deps)))
+    }
+
+    /// Bring the data plane back in line with the ACTIVE gateways: one it no longer runs, or
+    /// runs without all its ACTIVE deployments (its process restarted), is started again with
+    /// them. Returns the ids of the gateways restored. A data plane that cannot be asked is
+    /// left for the next round; the resources stay ACTIVE, as OCI's do while it heals a host.
+    pub async fn reconcile(&self) -> Vec<String> {
+        let live: Vec<(String, Arc<tokio::sync::RwLock<()>>)> = {
+            let s = self.lock();
+            s.gateways
+                .values()
+                .filter(|g| g.running && g.res.lifecycle_state == LifecycleState::Active)
+                .map(|g| (g.res.id.clone(), g.ops.clone()))
+                .collect()
+        };
+        let mut restored = Vec::new();
+        for (id, ops) in live {
+            // No update or deployment check runs on this gateway meanwhile.
+            let _ops = ops.write().await;
+            let Some((launch, true, deps)) = self.launch_snapshot(&id) else { continue };
+            let missing = match self.data_plane.deployments(&id).await {
+                Ok(Some(have)) => deps.iter().any(|d| !have.contains(&d.id)),
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::debug!(gateway = %id, error = %e, "data plane not reachable; reconcile later");
+                    continue;
+                }
+            };
+            if !missing {
+                continue;
+            }
+            let count = deps.len();
+            match self.launch(launch, deps).await {
+                Ok(()) => {
+                    tracing::info!(gateway = %id, deployments = count, "gateway restored on the data plane");
+                    restored.push(id);
+                }
+                Err(e) => tracing::warn!(gateway = %id, reason = %e, "could not restore the gateway on the data plane"),
+            }
+        }
+        restored
+    }
+
+    /// Run [`ApiGatewayService::reconcile`] every `every` until the service is dropped: a data
+    /// plane in another process that restarts gets its gateways back by itself.
+    pub fn spawn_reconciler(self: &Arc<Self>, every: Duration) -> tokio::task::JoinHandle<()> {
+        let service = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(service) = service.upgrade() else { break };
+                service.reconcile().await;
+            }
+        })
+    }
+
     /// Have the data plane serve the gateway at `ip:443` with `deployments` installed. The
     /// default certificate is made here: the control plane holds the public CA.
     async fn launch(&self, l: Launch, deployments: Vec<DeploymentRuntimeSpec>) -> Result<(), String> {
@@ -896,17 +966,7 @@ impl ApiGatewayService {
         // Exclusive: no deployment check runs while the listener may be replaced, so the
         // snapshot below is exactly what must be served.
         let _ops = ops.write().await;
-        let snapshot = {
-            let s = self.lock();
-            let deps: Vec<DeploymentRuntimeSpec> = s
-                .deployments
-                .values()
-                .filter(|d| d.res.gateway_id == id && d.res.lifecycle_state == LifecycleState::Active)
-                .map(|d| runtime_deployment(&d.res))
-                .collect();
-            s.gateways.get(&id).and_then(|g| Launch::of(g).map(|l| (l, g.running, deps)))
-        };
-        let Some((launch, running, deps)) = snapshot else {
+        let Some((launch, running, deps)) = self.launch_snapshot(&id) else {
             self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was updated".into())));
             return;
         };

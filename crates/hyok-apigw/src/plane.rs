@@ -121,8 +121,9 @@ pub trait DataPlane: Send + Sync + 'static {
     /// Stop serving a deployment (no-op when it is not installed).
     fn undeploy(&self, gateway_id: &str, deployment_id: &str) -> BoxFuture<'_, ()>;
 
-    /// Ids of the deployments installed on a running gateway; None when it is not running.
-    fn deployments(&self, gateway_id: &str) -> BoxFuture<'_, Option<Vec<String>>>;
+    /// Ids of the deployments installed on a running gateway; `Ok(None)` when it is not running,
+    /// `Err` when the data plane could not be asked.
+    fn deployments(&self, gateway_id: &str) -> BoxFuture<'_, Result<Option<Vec<String>>, String>>;
 }
 
 /// Errors building a [`RemoteDataPlane`].
@@ -291,9 +292,9 @@ impl DataPlane for LocalDataPlane {
         Box::pin(async {})
     }
 
-    fn deployments(&self, gateway_id: &str) -> BoxFuture<'_, Option<Vec<String>>> {
+    fn deployments(&self, gateway_id: &str) -> BoxFuture<'_, Result<Option<Vec<String>>, String>> {
         let r = self.installed(gateway_id);
-        Box::pin(async move { r })
+        Box::pin(async move { Ok(r) })
     }
 }
 
@@ -486,21 +487,15 @@ impl DataPlane for RemoteDataPlane {
         Box::pin(self.best_effort(path))
     }
 
-    fn deployments(&self, gateway_id: &str) -> BoxFuture<'_, Option<Vec<String>>> {
+    fn deployments(&self, gateway_id: &str) -> BoxFuture<'_, Result<Option<Vec<String>>, String>> {
         let path = format!("/gateways/{}/deployments", seg(gateway_id));
         Box::pin(async move {
-            match self.call::<()>(&self.client, Method::GET, &path, None, None).await {
-                Ok((StatusCode::OK, json)) => serde_json::from_value::<DeploymentList>(json).ok().map(|l| l.items),
-                Ok((status, json)) => {
-                    if status != StatusCode::NOT_FOUND {
-                        tracing::warn!(path, reason = %self.refusal(status, &json), "data plane call failed");
-                    }
-                    None
-                }
-                Err(e) => {
-                    tracing::warn!(path, error = %e, "data plane call failed");
-                    None
-                }
+            match self.call::<()>(&self.client, Method::GET, &path, None, None).await? {
+                (StatusCode::OK, json) => serde_json::from_value::<DeploymentList>(json)
+                    .map(|l| Some(l.items))
+                    .map_err(|e| format!("the gateway data plane at {} answered an unreadable list: {e}", self.base)),
+                (StatusCode::NOT_FOUND, _) => Ok(None),
+                (status, json) => Err(self.refusal(status, &json)),
             }
         })
     }

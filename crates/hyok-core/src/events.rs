@@ -171,6 +171,24 @@ pub fn read_jsonl(path: &std::path::Path) -> std::io::Result<Vec<HopEvent>> {
     Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
+/// Read the hop events in the last `max_bytes` of an `events.jsonl` file (the first, possibly
+/// cut, line is skipped), so a long-running lab's log is never read whole.
+pub fn read_jsonl_tail(path: &std::path::Path, max_bytes: u64) -> std::io::Result<Vec<HopEvent>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let start = len.saturating_sub(max_bytes);
+    file.seek(SeekFrom::Start(start))?;
+    let mut bytes = Vec::with_capacity((len - start) as usize);
+    file.read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text.lines();
+    if start > 0 {
+        lines.next();
+    }
+    Ok(lines.filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
@@ -193,6 +211,21 @@ mod tests {
             decided_by: None,
             duration_us: 5,
         }
+    }
+
+    #[test]
+    fn the_tail_of_a_log_skips_the_cut_line() {
+        let path = std::env::temp_dir().join(format!("hyok-events-tail-{}.jsonl", crate::ids::hex32()));
+        let lines: Vec<String> = (0..10).map(|i| serde_json::to_string(&ev(&format!("r{i}"))).expect("json")).collect();
+        std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+        let all = read_jsonl_tail(&path, u64::MAX).expect("read");
+        assert_eq!(all.len(), 10);
+        // Room for three whole lines and part of a fourth: the part is not read.
+        let room = (lines[0].len() as u64 + 1) * 3 + 5;
+        let tail = read_jsonl_tail(&path, room).expect("read");
+        let ids: Vec<&str> = tail.iter().map(|e| e.request_id.as_str()).collect();
+        assert_eq!(ids, ["r7", "r8", "r9"]);
+        let _ = std::fs::remove_file(path);
     }
 
     #[test]

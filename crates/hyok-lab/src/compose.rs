@@ -20,7 +20,7 @@ use crate::{
     world::{ServiceConfig, WorldConfig},
 };
 use hyok_core::{
-    EventLog,
+    EventLog, HopEvent,
     client::{BoxFuture, Dial, DialError, Dialed, HttpClient, StaticDial},
     pki::LabCa,
     server::Server,
@@ -495,7 +495,8 @@ async fn serve_ctm(opts: ServeOptions) -> Result<Standalone, LabError> {
     let svc = find(&cfg, "ctm-ams")?.clone();
     let ca = crate::lab::public_root(&opts.lab_dir)?;
     let region = RegionClient::new(opts.region, internal_token(&opts.lab_dir)?, ca.cert_pem())?;
-    let events = EventLog::new();
+    let token = CancellationToken::new();
+    let events = container_events(&opts.lab_dir, Role::Ctm, &token)?;
     let client = HttpClient::new(
         Arc::new(ContainerDial::new(&opts, &cfg, svc.ip, region)),
         hyok_core::tls::client_config(ca.cert_pem())?,
@@ -517,7 +518,6 @@ async fn serve_ctm(opts: ServeOptions) -> Result<Standalone, LabError> {
         extra_ca: Some("ca/ctm-root.pem".into()),
     };
     fragment.save(&opts.lab_dir, Role::Ctm)?;
-    let token = CancellationToken::new();
     let mut s =
         standalone(Role::Ctm, format!("CipherTrust Manager https://{} on :{}", svc.host, svc.port), token.clone());
     s.servers.push(serve_tls(any(svc.port), hyok_ctm::router(ctm), tls, &token).await?);
@@ -634,7 +634,7 @@ async fn serve_api_gateway(opts: ServeOptions) -> Result<Standalone, LabError> {
         cfg: Arc::new(cfg),
         region,
         ca: ca.clone(),
-        events: EventLog::new(),
+        events: container_events(&opts.lab_dir, Role::ApiGateway, &token)?,
         token: token.clone(),
         servers: Default::default(),
     };
@@ -653,6 +653,48 @@ async fn serve_api_gateway(opts: ServeOptions) -> Result<Standalone, LabError> {
     );
     s.host = Some(host);
     Ok(s)
+}
+
+/// How soon a quiet container's last hop events reach its file.
+const EVENTS_FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// How much of each container's event file the region reads per query.
+const EVENTS_TAIL_BYTES: u64 = 8 * 1024 * 1024;
+
+fn events_file(lab_dir: &Path, role: Role) -> PathBuf {
+    lab_dir.join("compose").join(format!("events-{}.jsonl", role.name()))
+}
+
+/// The hop log of a service container: also written to the shared lab dir, so that the
+/// region's `/events` and `hyok-lab trace` show the hops made inside other containers.
+pub fn container_events(lab_dir: &Path, role: Role, token: &CancellationToken) -> Result<EventLog, LabError> {
+    let path = events_file(lab_dir, role);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    let log = EventLog::with_file(path.clone()).map_err(io_err(&path))?;
+    let (flusher, stop) = (log.clone(), token.clone());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = tokio::time::sleep(EVENTS_FLUSH_EVERY) => flusher.flush(),
+            }
+        }
+        flusher.flush();
+    });
+    Ok(log)
+}
+
+/// Hop events the service containers recorded (all of `request_id`, or all recent ones).
+pub fn container_hops(lab_dir: &Path, request_id: Option<&str>) -> Vec<HopEvent> {
+    let mut hops = Vec::new();
+    for role in [Role::Identity, Role::Ctm, Role::ApiGateway, Role::Dns] {
+        let Ok(events) = hyok_core::events::read_jsonl_tail(&events_file(lab_dir, role), EVENTS_TAIL_BYTES) else {
+            continue;
+        };
+        hops.extend(events.into_iter().filter(|e| request_id.is_none_or(|id| e.request_id == id)));
+    }
+    hops
 }
 
 /// The region's answer to `GET /internal/dns/resolve`.

@@ -671,10 +671,24 @@ fn admin_router(lab: Arc<Lab>) -> Router {
                 if !authorised(&lab, &headers) {
                     return Err(StatusCode::UNAUTHORIZED);
                 }
-                let events = match q.request_id {
-                    Some(id) => lab.events.by_request(&id),
-                    None => lab.events.last(q.last.unwrap_or(100).min(10_000)),
+                let last = q.last.unwrap_or(100).min(10_000);
+                let mut events = match &q.request_id {
+                    Some(id) => lab.events.by_request(id),
+                    None => lab.events.last(last),
                 };
+                // In the compose topology other containers record their own hops.
+                let (dir, id) = (lab.opts.lab_dir.clone(), q.request_id.clone());
+                let theirs = tokio::task::spawn_blocking(move || crate::compose::container_hops(&dir, id.as_deref()))
+                    .await
+                    .unwrap_or_default();
+                if !theirs.is_empty() {
+                    events.extend(theirs);
+                    events.sort_by_key(|e| e.ts_ms);
+                    let extra = events.len().saturating_sub(last);
+                    if q.request_id.is_none() {
+                        events.drain(..extra);
+                    }
+                }
                 Ok(Json(events))
             }),
         )

@@ -10,6 +10,8 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 /// How long a region waits for the identity and CTM containers' fragments.
 const FRAGMENT_PATIENCE: Duration = Duration::from_secs(60);
+/// How often the region checks that the gateway data-plane container still runs its gateways.
+const GATEWAY_RESYNC_EVERY: Duration = Duration::from_secs(2);
 
 /// Handles on running services.
 #[derive(Default, Clone)]
@@ -224,6 +226,10 @@ pub async fn start_all(
         apigw = apigw.with_data_plane(Arc::new(remote));
     }
     let apigw = Arc::new(apigw);
+    if lab.opts.region.is_some() {
+        // The data-plane container may restart and come back empty; give it its gateways back.
+        apigw.spawn_reconciler(GATEWAY_RESYNC_EVERY);
+    }
     serve_public(lab, cfg, "oci-apigateway", port, hyok_apigw::control::router(apigw.clone())).await?;
     lab.handles.apigateway = Some(apigw);
 

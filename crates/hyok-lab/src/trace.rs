@@ -8,8 +8,13 @@ use std::path::Path;
 pub async fn load(lab_dir: &Path, request_id: Option<&str>) -> Result<Vec<HopEvent>, String> {
     let all = match crate::LabInfo::load(lab_dir) {
         Ok(info) => fetch(&info, request_id).await?,
-        Err(_) => hyok_core::events::read_jsonl(&lab_dir.join("events.jsonl"))
-            .map_err(|e| format!("no running lab and no events.jsonl in {}: {e}", lab_dir.display()))?,
+        Err(_) => {
+            let mut all = hyok_core::events::read_jsonl(&lab_dir.join("events.jsonl"))
+                .map_err(|e| format!("no running lab and no events.jsonl in {}: {e}", lab_dir.display()))?;
+            // A compose topology's other containers kept their own hops.
+            all.extend(crate::compose::container_hops(lab_dir, request_id));
+            all
+        }
     };
     Ok(select(all, request_id))
 }

@@ -43,6 +43,27 @@ impl Agent {
         Self { local, server, ca }
     }
 
+    /// The agent's process dies (its gateways stop with it) and a new one, knowing nothing,
+    /// starts at the same address.
+    async fn restart(self, host: &LoopbackHost, token: &str, running: &[&str]) -> Self {
+        for id in running {
+            self.local.stop_gateway(id).await;
+        }
+        let addr = self.server.local_addr;
+        self.server.shutdown().await;
+        let local = Arc::new(LocalDataPlane::new(Arc::new(ZoneHost(host.clone()))));
+        let cert = self.ca.issue_server(&[AGENT_HOST]).expect("cert");
+        let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
+        let listener = hyok_core::server::bind(addr).await.expect("the same address again");
+        let server = hyok_core::server::serve(
+            listener,
+            agent_router(local.clone(), token.to_string()),
+            Some(tls),
+            Default::default(),
+        );
+        Self { local, server, ca: self.ca }
+    }
+
     /// The control plane's view of this agent, at `addr` with `token`.
     fn remote(&self, addr: SocketAddr, token: &str) -> Arc<RemoteDataPlane> {
         remote(addr, &self.ca, token)
@@ -92,7 +113,7 @@ async fn remote_data_plane_serves_gateways_and_deployments() {
     let gw_id = gw["id"].as_str().expect("id").to_string();
     assert!(agent.local.gateway(&gw_id).is_some(), "the agent runs the gateway");
     assert!(lab.service.gateway_runtime(&gw_id).is_none(), "nothing runs in the control plane's process");
-    assert_eq!(dp.deployments(&gw_id).await, Some(vec![]));
+    assert_eq!(dp.deployments(&gw_id).await, Ok(Some(vec![])));
     let hostname = gw["hostname"].as_str().expect("hostname").to_string();
     assert!(host.real(&hostname, GATEWAY_PORT).is_some(), "hosted at its private IP");
 
@@ -102,7 +123,7 @@ async fn remote_data_plane_serves_gateways_and_deployments() {
     assert_eq!(dep.status, StatusCode::OK, "{:?}", dep.json);
     let dep_id = dep.id();
     lab.wait_state(&format!("/deployments/{dep_id}"), "ACTIVE").await;
-    assert_eq!(dp.deployments(&gw_id).await, Some(vec![dep_id.clone()]));
+    assert_eq!(dp.deployments(&gw_id).await, Ok(Some(vec![dep_id.clone()])));
     let (status, echo) = through_gateway(&lab.gateway_client(&gw), &format!("{EKM_PREFIX}/vaults/v1/keys/k1")).await;
     assert_eq!(status, StatusCode::OK, "{echo}");
     assert_eq!(echo["path"], format!("{EKM_PREFIX}/vaults/v1/keys/k1"));
@@ -129,13 +150,68 @@ async fn remote_data_plane_serves_gateways_and_deployments() {
     let del = lab.call(Method::DELETE, &format!("/deployments/{dep_id}"), None).await;
     assert_eq!(del.status, StatusCode::ACCEPTED, "{:?}", del.json);
     lab.wait_state(&format!("/deployments/{dep_id}"), "DELETED").await;
-    assert_eq!(dp.deployments(&gw_id).await, Some(vec![]));
+    assert_eq!(dp.deployments(&gw_id).await, Ok(Some(vec![])));
     let del = lab.call(Method::DELETE, &format!("/gateways/{gw_id}"), None).await;
     assert_eq!(del.status, StatusCode::ACCEPTED, "{:?}", del.json);
     lab.wait_state(&format!("/gateways/{gw_id}"), "DELETED").await;
     assert!(agent.local.gateway(&gw_id).is_none(), "the agent stopped it");
-    assert_eq!(dp.deployments(&gw_id).await, None);
+    assert_eq!(dp.deployments(&gw_id).await, Ok(None));
     assert!(client.send(Request::get(format!("https://{hostname}/")).body(Body::empty()).expect("req")).await.is_err());
+}
+
+#[tokio::test]
+async fn a_restarted_agent_gets_its_gateways_back() {
+    let host = LoopbackHost::new();
+    let agent = Agent::start(&host, TOKEN).await;
+    let addr = agent.server.local_addr;
+    let dp = agent.remote(addr, TOKEN);
+    let lab = lab_with(&host, dp.clone()).await;
+    let gw = lab.active_gateway().await;
+    let gw_id = gw["id"].as_str().expect("id").to_string();
+    let backend = lab.ctm_backend(&lab.ctm_ca).await;
+    host.pin(CTM_HOST, 443, backend.local_addr);
+    let dep = lab.create_deployment(&gw_id, &tutorial_spec()).await;
+    let dep_id = dep.id();
+    lab.wait_state(&format!("/deployments/{dep_id}"), "ACTIVE").await;
+    assert!(lab.service.reconcile().await.is_empty(), "nothing to do while the agent runs it all");
+
+    let hostname = gw["hostname"].as_str().expect("hostname").to_string();
+    let served_at = host.real(&hostname, GATEWAY_PORT).expect("served");
+    let agent = agent.restart(&host, TOKEN, &[&gw_id]).await;
+    assert_eq!(dp.deployments(&gw_id).await, Ok(None), "the new agent knows nothing");
+    assert!(tokio::net::TcpStream::connect(served_at).await.is_err(), "nothing serves the gateway now");
+
+    assert_eq!(lab.service.reconcile().await, vec![gw_id.clone()]);
+    assert!(agent.local.gateway(&gw_id).is_some(), "the new agent runs the gateway");
+    assert_eq!(dp.deployments(&gw_id).await, Ok(Some(vec![dep_id.clone()])));
+    let (status, echo) = through_gateway(&lab.gateway_client(&gw), &format!("{EKM_PREFIX}/k")).await;
+    assert_eq!(status, StatusCode::OK, "{echo}");
+    assert!(lab.service.reconcile().await.is_empty(), "a second round has nothing to do");
+    let state = lab.call(Method::GET, &format!("/gateways/{gw_id}"), None).await;
+    assert_eq!(state.json["lifecycleState"], "ACTIVE");
+
+    // Unattended: the reconciler notices the next restart by itself.
+    let _reconciler = lab.service.spawn_reconciler(std::time::Duration::from_millis(50));
+    let served_at = host.real(&hostname, GATEWAY_PORT).expect("served");
+    let agent = agent.restart(&host, TOKEN, &[&gw_id]).await;
+    hyok_test_support::eventually("the reconciler to restore the gateway", || async {
+        if host.real(&hostname, GATEWAY_PORT) == Some(served_at) {
+            return Err("the gateway is not served again yet".to_string());
+        }
+        match through_gateway(&lab.gateway_client(&gw), &format!("{EKM_PREFIX}/k")).await {
+            (StatusCode::OK, _) => Ok(()),
+            (status, body) => Err(format!("{status} {body}")),
+        }
+    })
+    .await;
+    assert!(agent.local.gateway(&gw_id).is_some());
+
+    // While the agent is gone the resources stay ACTIVE and nothing is restored.
+    agent.local.stop_gateway(&gw_id).await;
+    agent.server.shutdown().await;
+    assert!(lab.service.reconcile().await.is_empty());
+    let state = lab.call(Method::GET, &format!("/gateways/{gw_id}"), None).await;
+    assert_eq!(state.json["lifecycleState"], "ACTIVE");
 }
 
 #[tokio::test]
@@ -273,7 +349,7 @@ async fn agent_api_answers_json_errors() {
         dp.set_backend_ca_bundles("g1", vec![]).await,
         Err("gateway g1 is not running on the data plane".to_string())
     );
-    assert_eq!(dp.deployments("g1").await, None);
+    assert_eq!(dp.deployments("g1").await, Ok(None));
     let (status, _, _) = agent.call(Method::DELETE, "/gateways/g1", t, Vec::new()).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "stopping what does not run is a no-op");
 }

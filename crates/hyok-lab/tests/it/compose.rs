@@ -97,3 +97,58 @@ async fn the_dns_service_answers_from_the_regions_model() {
     r.lab.shutdown().await;
     let _ = std::fs::remove_dir_all(&r.dir);
 }
+
+#[tokio::test]
+async fn hops_recorded_in_other_containers_show_in_the_regions_events_and_trace() {
+    let r = region().await;
+    let token = tokio_util::sync::CancellationToken::new();
+    let gateway_log = hyok_lab::compose::container_events(&r.dir, Role::ApiGateway, &token).expect("gateway's log");
+    let rid = format!("trace-{}", hyok_core::ids::hex32());
+    let ts_ms = hyok_core::events::now_ms();
+    gateway_log.record(hyok_core::HopEvent {
+        ts_ms,
+        request_id: rid.clone(),
+        hop: "API gateway → backend".into(),
+        source: "api-gateway oci-api-gw@172.16.1.103".into(),
+        destination: "https://ctm1.oci-thales.lab/api/v1/cckm/oci/ekm/v1/vaults/v1/metadata".into(),
+        outcome: hyok_core::Outcome::Error,
+        status: Some(401),
+        reason: "CipherTrust Manager refused the token".into(),
+        decided_by: None,
+        duration_us: 900,
+    });
+
+    // The region's admin API merges it in, over HTTP with its token; without it, 401.
+    let info = hyok_lab::LabInfo::load(&r.dir).expect("lab.json");
+    let client = info.host_client().expect("client");
+    let auth = format!("Bearer {}", info.admin.token);
+    let url = format!("{}/events?request_id={rid}", info.admin.url);
+    let hops: Vec<hyok_core::HopEvent> = hyok_test_support::eventually("the gateway's hop in /events", || async {
+        let (status, v) =
+            client.get_json(&url, &[("authorization", auth.as_str())]).await.map_err(|e| e.to_string())?;
+        let hops: Vec<hyok_core::HopEvent> = serde_json::from_value(v).map_err(|e| format!("{status}: {e}"))?;
+        if hops.is_empty() { Err("not there yet".into()) } else { Ok(hops) }
+    })
+    .await;
+    assert_eq!(hops.len(), 1);
+    assert_eq!((hops[0].status, hops[0].ts_ms), (Some(401), ts_ms));
+    let (status, _) = client.get_json(&url, &[]).await.expect("answer");
+    assert_eq!(status, http::StatusCode::UNAUTHORIZED);
+    let (_, recent) = client
+        .get_json(&format!("{}/events?last=3", info.admin.url), &[("authorization", auth.as_str())])
+        .await
+        .expect("answer");
+    let recent: Vec<hyok_core::HopEvent> = serde_json::from_value(recent).expect("hops");
+    assert!(recent.len() <= 3 && recent.iter().any(|h| h.request_id == rid), "{recent:?}");
+
+    // The trainer's view names the hop inside the gateway container as where it failed.
+    let text = hyok_lab::trace::render(&hyok_lab::trace::load(&r.dir, Some(&rid)).await.expect("trace"));
+    assert!(text.contains("where it failed: API gateway → backend — CipherTrust Manager refused the token"), "{text}");
+
+    token.cancel();
+    r.lab.shutdown().await;
+    // With the region down, trace reads the files.
+    let hops = hyok_lab::trace::load(&r.dir, Some(&rid)).await.expect("trace from files");
+    assert_eq!(hops.len(), 1, "{hops:?}");
+    let _ = std::fs::remove_dir_all(&r.dir);
+}

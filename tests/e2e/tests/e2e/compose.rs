@@ -21,6 +21,12 @@ fn compose(dir: &Path, project: &str, cmd: &str) -> Result<String, String> {
     if out.status.success() { Ok(text) } else { Err(text) }
 }
 
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("docker runs");
+    assert!(out.status.success(), "docker {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Takes the topology down even when the test fails.
 struct Topology<'a> {
     dir: &'a Path,
@@ -90,6 +96,13 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
             && h.outcome == hyok_core::Outcome::Ok),
         "no successful private endpoint → gateway hop in {hops:#?}"
     );
+    // The hop the gateway container made to CTM is in the region's log too, under the same
+    // request id as the private endpoint's hop that caused it.
+    let joined = hops
+        .iter()
+        .filter(|g| g.hop == "API gateway → backend" && g.source.contains("@172.16.1.103"))
+        .find(|g| hops.iter().any(|h| h.request_id == g.request_id && h.source.contains("172.16.1.104")));
+    assert!(joined.is_some(), "no gateway → CTM hop joined to a private endpoint hop in {hops:#?}");
 
     // The gateway serves in its own container (published on the host at base+50) and proxies
     // to CTM in another: CTM's vendor-API refusal comes back through it.
@@ -108,6 +121,36 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
         .expect("the gateway container answers");
     assert_eq!(status, http::StatusCode::UNAUTHORIZED, "{body}");
     assert!(body["message"].as_str().is_some_and(|m| m.contains("missing bearer token")), "CTM's answer: {body}");
+
+    // The gateway container restarts and comes back knowing nothing; the region gives it its
+    // gateway and deployment back, and the same call reaches CTM again.
+    let id = docker(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=com.docker.compose.project={project}"),
+        "--filter",
+        "label=com.docker.compose.service=api-gateway",
+    ]);
+    docker(&["restart", id.trim()]);
+    let restarted = Instant::now();
+    let mut last = String::new();
+    while restarted.elapsed() < std::time::Duration::from_secs(60) {
+        match gw.get_json("https://oci-api-gw.oci-thales.lab/api/v1/cckm/oci/ekm/v1/vaults/none/metadata", &[]).await {
+            Ok((http::StatusCode::UNAUTHORIZED, _)) => {
+                last.clear();
+                break;
+            }
+            Ok((status, body)) => last = format!("{status} {body}"),
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(last.is_empty(), "the restarted gateway container was not given its gateway back: {last}");
+    eprintln!(
+        "gateway container restart → serving the deployment again in {:.0} ms",
+        restarted.elapsed().as_secs_f64() * 1000.0
+    );
     drop(topology);
     let _ = std::fs::remove_dir_all(&dir);
 }
