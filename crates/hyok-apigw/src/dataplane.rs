@@ -25,7 +25,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyok_core::{
-    EventLog, HopEvent, Outcome,
+    EventLog, HopEvent, InFlight, Outcome,
     client::{ClientError, Dial, DialError, HttpClient},
     events::now_ms,
 };
@@ -690,6 +690,13 @@ async fn proxy(
     let client = if backend.verify_tls() { &clients.verified } else { &clients.unverified };
     // readTimeout covers waiting for the response head; sendTimeout is added when a body is sent.
     let deadline = backend.read_timeout() + if has_body { backend.send_timeout() } else { Duration::ZERO };
+    let hop = InFlight::start(
+        &gw.events,
+        access.request_id.to_string(),
+        "API gateway → backend".into(),
+        gw.source.clone(),
+        destination,
+    );
     // A clone shares the connection pool; its timeout is this route's deadline.
     let result = client.clone().with_timeout(deadline).send_streaming(out).await;
     match result {
@@ -697,15 +704,11 @@ async fn proxy(
             let status = resp.status();
             let outcome =
                 if status.is_client_error() || status.is_server_error() { Outcome::Error } else { Outcome::Ok };
-            gw.hop(
-                &access.request_id,
-                "API gateway → backend",
-                destination,
+            hop.finish(
                 outcome,
                 Some(status.as_u16()),
                 format!("backend answered {}", status.as_u16()),
                 Some(route.decided_by.clone()),
-                started,
             );
             access.reason = Reason::BackendAnswered(status);
             let (mut parts, body) = resp.into_parts();
@@ -727,16 +730,7 @@ async fn proxy(
                 }
                 other => other.to_string(),
             };
-            gw.hop(
-                &access.request_id,
-                "API gateway → backend",
-                destination,
-                outcome,
-                None,
-                reason.clone(),
-                Some(decided_by),
-                started,
-            );
+            hop.finish(outcome, None, reason.clone(), Some(decided_by));
             access.reason = reason.into();
             gw_error(status)
         }

@@ -4,7 +4,7 @@
 //! loopback socket behind it (and may refuse, as the network model does); TLS is verified
 //! against the CA bundle the caller gives, with the URL's host as the server name.
 
-use crate::events::{EventLog, HopEvent, Outcome};
+use crate::events::{EventLog, InFlight, Outcome};
 use axum::body::Body;
 use bytes::Bytes;
 use http::{Request, Response, Uri};
@@ -225,20 +225,21 @@ impl HttpClient {
 
     /// Send a request and return the response with a streaming body.
     pub async fn send_streaming(&self, req: Request<Body>) -> Result<Response<hyper::body::Incoming>, ClientError> {
-        let started = std::time::Instant::now();
         // What the hop event needs is taken from the request only when events are recorded.
-        let meta = self.events.as_ref().map(|_| {
-            let hop = req.extensions().get::<HopName>().map(|h| h.0.clone());
+        let hop = self.events.as_ref().map(|(log, source)| {
             let request_id =
                 req.headers().get(crate::request_id::HEADER).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-            (crate::events::now_ms(), hop, request_id, format!("{} {}", req.method(), req.uri()))
+            let dest = format!("{} {}", req.method(), req.uri());
+            let name =
+                req.extensions().get::<HopName>().map(|h| h.0.clone()).unwrap_or_else(|| format!("{source} → {dest}"));
+            InFlight::start(log, request_id, name, source.clone(), dest)
         });
         let result = match tokio::time::timeout(self.timeout, self.client().request(req)).await {
             Err(_) => Err(ClientError::Timeout(self.timeout)),
             Ok(Ok(resp)) => Ok(resp),
             Ok(Err(e)) => Err(classify(e)),
         };
-        if let (Some((log, source)), Some((ts_ms, hop, request_id, dest))) = (&self.events, meta) {
+        if let Some(hop) = hop {
             let (outcome, status, reason, decided_by) = match &result {
                 Ok(r) if r.status().is_success() || r.status().is_redirection() => {
                     (Outcome::Ok, Some(r.status().as_u16()), r.status().to_string(), None)
@@ -258,18 +259,7 @@ impl HttpClient {
                     (outcome, None, e.to_string(), decided)
                 }
             };
-            log.record(HopEvent {
-                ts_ms,
-                request_id,
-                hop: hop.unwrap_or_else(|| format!("{source} → {dest}")),
-                source: source.clone(),
-                destination: dest,
-                outcome,
-                status,
-                reason,
-                decided_by,
-                duration_us: started.elapsed().as_micros() as u64,
-            });
+            hop.finish(outcome, status, reason, decided_by);
         }
         result
     }
@@ -457,5 +447,43 @@ impl hyper::rt::Write for LabIo {
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().0).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer that accepts and never answers, and a client whose caller gives up first.
+    #[tokio::test]
+    async fn a_request_whose_caller_gives_up_leaves_an_abandoned_hop() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((sock, _)) = listener.accept().await {
+                held.push(sock);
+            }
+        });
+        let log = EventLog::new();
+        let ca = crate::pki::LabCa::generate("test").expect("ca");
+        let client = HttpClient::new(
+            Arc::new(StaticDial::new().pin("stuck.lab", 80, addr)),
+            crate::tls::client_config(ca.cert_pem()).expect("tls"),
+        )
+        .with_events(log.clone(), "caller@10.0.0.1");
+        let req = Request::get("http://stuck.lab/slow")
+            .header(crate::request_id::HEADER, "rid-abandoned")
+            .body(Body::empty())
+            .expect("request");
+        let gave_up = tokio::time::timeout(Duration::from_millis(200), client.send(req)).await;
+        assert!(gave_up.is_err(), "the caller's own timeout fired first");
+        let hops = log.by_request("rid-abandoned");
+        assert_eq!(hops.len(), 1, "{hops:?}");
+        assert_eq!(hops[0].outcome, Outcome::Unreachable);
+        assert_eq!(hops[0].destination, "GET http://stuck.lab/slow");
+        assert!(hops[0].reason.starts_with("abandoned after 0."), "{}", hops[0].reason);
+        assert!(hops[0].duration_us >= 200_000, "{}", hops[0].duration_us);
+        silent.abort();
     }
 }

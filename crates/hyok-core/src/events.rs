@@ -165,6 +165,66 @@ impl EventLog {
     }
 }
 
+/// A hop under way. Dropped before [`InFlight::finish`] (its caller gave up and the future was
+/// cancelled), it is recorded as abandoned, so `trace` still shows where a request was stuck.
+#[must_use = "a hop dropped unfinished is recorded as abandoned"]
+pub struct InFlight {
+    log: EventLog,
+    event: Option<HopEvent>,
+    started: std::time::Instant,
+}
+
+impl std::fmt::Debug for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InFlight").field("hop", &self.event.as_ref().map(|e| &e.hop)).finish_non_exhaustive()
+    }
+}
+
+impl InFlight {
+    /// A hop from `source` to `destination` starting now.
+    pub fn start(log: &EventLog, request_id: String, hop: String, source: String, destination: String) -> Self {
+        let event = HopEvent {
+            ts_ms: now_ms(),
+            request_id,
+            hop,
+            source,
+            destination,
+            outcome: Outcome::Unreachable,
+            status: None,
+            reason: String::new(),
+            decided_by: None,
+            duration_us: 0,
+        };
+        Self { log: log.clone(), event: Some(event), started: std::time::Instant::now() }
+    }
+
+    /// Record how the hop ended.
+    pub fn finish(mut self, outcome: Outcome, status: Option<u16>, reason: String, decided_by: Option<String>) {
+        if let Some(mut e) = self.event.take() {
+            e.outcome = outcome;
+            e.status = status;
+            e.reason = reason;
+            e.decided_by = decided_by;
+            e.duration_us = self.started.elapsed().as_micros() as u64;
+            self.log.record(e);
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(mut e) = self.event.take() {
+            let waited = self.started.elapsed();
+            e.reason = format!(
+                "abandoned after {:.1} s: the caller stopped waiting before an answer came (its own timeout, or its caller gave up)",
+                waited.as_secs_f64()
+            );
+            e.duration_us = waited.as_micros() as u64;
+            self.log.record(e);
+        }
+    }
+}
+
 /// Read hop events back from an `events.jsonl` file (skips lines that do not parse).
 pub fn read_jsonl(path: &std::path::Path) -> std::io::Result<Vec<HopEvent>> {
     let text = std::fs::read_to_string(path)?;
@@ -211,6 +271,19 @@ mod tests {
             decided_by: None,
             duration_us: 5,
         }
+    }
+
+    #[test]
+    fn a_hop_dropped_unfinished_is_recorded_as_abandoned() {
+        let log = EventLog::new();
+        let hop = || InFlight::start(&log, "r1".into(), "a → b".into(), "a".into(), "b".into());
+        hop().finish(Outcome::Ok, Some(200), "200 OK".into(), None);
+        drop(hop());
+        let got = log.by_request("r1");
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].outcome, got[0].status, got[0].reason.as_str()), (Outcome::Ok, Some(200), "200 OK"));
+        assert_eq!(got[1].outcome, Outcome::Unreachable);
+        assert!(got[1].reason.starts_with("abandoned after 0.0 s: the caller stopped waiting"), "{}", got[1].reason);
     }
 
     #[test]

@@ -17,7 +17,7 @@ pub mod tls;
 pub mod url;
 
 pub use error::{CtmError, OciError};
-pub use events::{EventLog, HopEvent, Outcome};
+pub use events::{EventLog, HopEvent, InFlight, Outcome};
 pub use request_id::RequestId;
 
 /// Largest request body any lab API accepts, unless a service says otherwise.

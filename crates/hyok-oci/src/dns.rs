@@ -1020,12 +1020,88 @@ pub struct RecordQuery {
 
 const DNS_STATES: [&str; 6] = ["ACTIVE", "CREATING", "DELETED", "DELETING", "FAILED", "UPDATING"];
 
-fn state_ok(filter: &Option<String>, s: LifecycleState) -> bool {
-    filter.as_deref().is_none_or(|f| f == s.as_str())
+/// The fields views and resolvers are listed by.
+struct Named<'a> {
+    compartment_id: &'a str,
+    display_name: &'a str,
+    id: &'a str,
+    state: LifecycleState,
+    time_created: &'a str,
 }
 
-fn page_q(limit: &Option<String>, page: &Option<String>) -> PageQuery {
-    PageQuery { limit: limit.clone(), page: page.clone() }
+trait NamedRow {
+    fn named(&self) -> Named<'_>;
+}
+
+/// Views and resolvers have the same listing fields under the same names.
+macro_rules! named_rows {
+    ($($resource:ty),+) => {$(
+        impl NamedRow for $resource {
+            fn named(&self) -> Named<'_> {
+                Named {
+                    compartment_id: &self.compartment_id,
+                    display_name: &self.display_name,
+                    id: &self.id,
+                    state: self.lifecycle_state,
+                    time_created: &self.time_created,
+                }
+            }
+        }
+    )+};
+}
+named_rows!(ViewResource, ResolverResource);
+
+/// What every DNS list checks before it looks at a row: the compartment, the state filter, the
+/// scope (GLOBAL lists nothing: the lab has only private DNS) and the page.
+struct ListFilter {
+    compartment: String,
+    state: Option<String>,
+    global: bool,
+    page: PageQuery,
+}
+
+impl ListFilter {
+    fn of(api: &DnsApi, q: &ListQuery) -> OciResult<Self> {
+        Ok(Self {
+            compartment: check_compartment(&api.inner.config.compartments, &q.compartment_id)?.to_string(),
+            state: lifecycle_filter(q.lifecycle_state.as_deref(), &DNS_STATES)?,
+            global: check_scope(q.scope.as_deref())? == Some(false),
+            page: PageQuery { limit: q.limit.clone(), page: q.page.clone() },
+        })
+    }
+
+    fn state_ok(&self, s: LifecycleState) -> bool {
+        self.state.as_deref().is_none_or(|f| f == s.as_str())
+    }
+
+    /// A list of views or resolvers: filtered by compartment, `displayName`, `id` and state,
+    /// sorted by `displayName` or time, then the page of their list bodies.
+    fn named_page<T: NamedRow, B: Serialize + Clone>(
+        &self,
+        q: &ListQuery,
+        rows: Vec<T>,
+        body: impl Fn(&T) -> B,
+    ) -> OciResult<OciResponse> {
+        if self.global {
+            return array_page::<Value>(&[], &self.page);
+        }
+        let mut rows: Vec<T> = rows
+            .into_iter()
+            .filter(|r| {
+                let n = r.named();
+                self.compartment == n.compartment_id
+                    && q.display_name.as_deref().is_none_or(|d| d == n.display_name)
+                    && q.id.as_deref().is_none_or(|i| i == n.id)
+                    && self.state_ok(n.state)
+            })
+            .collect();
+        sort_rows(&mut rows, q.sort_by.as_deref(), q.sort_order.as_deref(), "displayName", |r| {
+            let n = r.named();
+            (n.display_name, n.time_created)
+        })?;
+        let bodies: Vec<B> = rows.iter().map(body).collect();
+        array_page(&bodies, &self.page)
+    }
 }
 
 /// A 201 create response with `Location` (the DNS API's create responses carry one).
@@ -1078,28 +1154,8 @@ async fn list_views_h(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> OciResult<OciResponse> {
     let q = query(q)?;
-    let compartment = check_compartment(&api.inner.config.compartments, &q.compartment_id)?.to_string();
-    let state = lifecycle_filter(q.lifecycle_state.as_deref(), &DNS_STATES)?;
-    if check_scope(q.scope.as_deref())? == Some(false) {
-        return array_page::<ViewResource>(&[], &page_q(&q.limit, &q.page));
-    }
-    let mut rows: Vec<ViewResource> = api
-        .inner
-        .dns
-        .views()
-        .iter()
-        .map(|v| api.view_resource(v))
-        .filter(|v| {
-            v.compartment_id == compartment
-                && q.display_name.as_deref().is_none_or(|n| n == v.display_name)
-                && q.id.as_deref().is_none_or(|i| i == v.id)
-                && state_ok(&state, v.lifecycle_state)
-        })
-        .collect();
-    sort_rows(&mut rows, q.sort_by.as_deref(), q.sort_order.as_deref(), "displayName", |v| {
-        (v.display_name.as_str(), v.time_created.as_str())
-    })?;
-    array_page(&rows, &page_q(&q.limit, &q.page))
+    let rows = api.inner.dns.views().iter().map(|v| api.view_resource(v)).collect();
+    ListFilter::of(&api, &q)?.named_page(&q, rows, ViewResource::clone)
 }
 
 async fn get_view_h(State(api): State<DnsApi>, Path(id): Path<String>) -> OciResult<OciResponse> {
@@ -1151,16 +1207,14 @@ async fn list_zones_h(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> OciResult<OciResponse> {
     let q = query(q)?;
-    let compartment = check_compartment(&api.inner.config.compartments, &q.compartment_id)?.to_string();
-    let state = lifecycle_filter(q.lifecycle_state.as_deref(), &DNS_STATES)?;
-    let pq = page_q(&q.limit, &q.page);
-    if check_scope(q.scope.as_deref())? == Some(false) {
-        return array_page::<Value>(&[], &pq);
+    let f = ListFilter::of(&api, &q)?;
+    if f.global {
+        return array_page::<Value>(&[], &f.page);
     }
     match q.zone_type.as_deref() {
         None => {}
         Some(t) if t.eq_ignore_ascii_case("PRIMARY") => {}
-        Some(t) if t.eq_ignore_ascii_case("SECONDARY") => return array_page::<Value>(&[], &pq),
+        Some(t) if t.eq_ignore_ascii_case("SECONDARY") => return array_page::<Value>(&[], &f.page),
         Some(t) => return Err(OciError::invalid_parameter(format!("zoneType {t:?} must be PRIMARY or SECONDARY"))),
     }
     let name = q.name.as_deref().map(|n| n.trim_end_matches('.').to_ascii_lowercase());
@@ -1172,18 +1226,18 @@ async fn list_zones_h(
         .iter()
         .map(|z| api.zone_resource(z))
         .filter(|z| {
-            z.compartment_id == compartment
+            z.compartment_id == f.compartment
                 && name.as_deref().is_none_or(|n| n == z.name)
                 && contains.as_deref().is_none_or(|c| z.name.contains(c))
                 && q.view_id.as_deref().is_none_or(|v| v == z.view_id)
-                && state_ok(&state, z.lifecycle_state)
+                && f.state_ok(z.lifecycle_state)
         })
         .collect();
     // zoneType is PRIMARY for every lab zone, so sorting by it falls back to the name.
     let sort_by = q.sort_by.as_deref().map(|s| if s.eq_ignore_ascii_case("zoneType") { "name" } else { s });
     sort_rows(&mut rows, sort_by, q.sort_order.as_deref(), "name", |z| (z.name.as_str(), z.time_created.as_str()))?;
     let summaries: Vec<Value> = rows.iter().map(ZoneResource::summary).collect();
-    array_page(&summaries, &pq)
+    array_page(&summaries, &f.page)
 }
 
 async fn get_zone_h(
@@ -1244,7 +1298,7 @@ fn records_response(api: &DnsApi, zone: &ZoneInfo, q: &RecordQuery, only_domain:
         if desc { o.reverse() } else { o }
     });
     let total = rows.len();
-    let (items, next) = paginate(&rows, &page_q(&q.limit, &q.page))?;
+    let (items, next) = paginate(&rows, &PageQuery { limit: q.limit.clone(), page: q.page.clone() })?;
     let mut ok = OciResponse::collection(&items, next)?;
     ok.etag = Some(DnsApi::records_etag(zone));
     let mut resp = ok.into_response();
@@ -1326,29 +1380,8 @@ async fn list_resolvers_h(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> OciResult<OciResponse> {
     let q = query(q)?;
-    let compartment = check_compartment(&api.inner.config.compartments, &q.compartment_id)?.to_string();
-    let state = lifecycle_filter(q.lifecycle_state.as_deref(), &DNS_STATES)?;
-    if check_scope(q.scope.as_deref())? == Some(false) {
-        return array_page::<Value>(&[], &page_q(&q.limit, &q.page));
-    }
-    let mut rows: Vec<ResolverResource> = api
-        .inner
-        .dns
-        .resolvers()
-        .iter()
-        .map(|r| api.resolver_resource(r))
-        .filter(|r| {
-            r.compartment_id == compartment
-                && q.display_name.as_deref().is_none_or(|n| n == r.display_name)
-                && q.id.as_deref().is_none_or(|i| i == r.id)
-                && state_ok(&state, r.lifecycle_state)
-        })
-        .collect();
-    sort_rows(&mut rows, q.sort_by.as_deref(), q.sort_order.as_deref(), "displayName", |r| {
-        (r.display_name.as_str(), r.time_created.as_str())
-    })?;
-    let summaries: Vec<Value> = rows.iter().map(ResolverResource::summary).collect();
-    array_page(&summaries, &page_q(&q.limit, &q.page))
+    let rows = api.inner.dns.resolvers().iter().map(|r| api.resolver_resource(r)).collect();
+    ListFilter::of(&api, &q)?.named_page(&q, rows, ResolverResource::summary)
 }
 
 async fn get_resolver_h(State(api): State<DnsApi>, Path(id): Path<String>) -> OciResult<OciResponse> {

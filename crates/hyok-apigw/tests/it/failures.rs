@@ -74,6 +74,37 @@ async fn slow_backend_is_504_after_read_timeout() {
 }
 
 #[tokio::test]
+async fn a_caller_that_gives_up_leaves_the_backend_hop_as_abandoned() {
+    let w = World::new();
+    let backend = echo_backend(&w.ctm_ca.issue_server(&[CTM_HOST]).expect("cert")).await;
+    let dial = Arc::new(StaticDial::new().pin(CTM_HOST, 443, backend.local_addr));
+    let gw = w.gateway(dial, vec![w.ctm_ca.cert_pem().to_string()]);
+    gw.set_deployment("d", EKM_PREFIX, &tutorial_spec()).expect("deploy");
+    let server = serve_gateway(&gw).await;
+    // The backend sleeps 3 s, within the 10 s readTimeout; the caller waits 300 ms.
+    let c = w.client(&server);
+    let gave_up = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        get(&c, &format!("{EKM_PREFIX}/vaults/v/slow"), &[("opc-request-id", "rid-gone")]),
+    )
+    .await;
+    assert!(gave_up.is_err(), "the caller gave up first");
+    let hop = hyok_test_support::eventually("the gateway to record the abandoned hop", || async {
+        w.events
+            .by_request("rid-gone")
+            .into_iter()
+            .find(|e| e.hop == "API gateway → backend")
+            .ok_or_else(|| "no hop yet".to_string())
+    })
+    .await;
+    assert_eq!(hop.outcome, Outcome::Unreachable);
+    assert!(hop.reason.starts_with("abandoned after"), "{}", hop.reason);
+    assert!(hop.destination.ends_with("/slow"), "{}", hop.destination);
+    server.shutdown().await;
+    backend.shutdown().await;
+}
+
+#[tokio::test]
 async fn backend_cert_from_another_ca_is_502_and_fails_health() {
     let w = World::new();
     let other = LabCa::generate("Some Other CA").expect("ca");

@@ -386,6 +386,64 @@ async fn unsigned_and_unknown_dns_requests() {
     );
 }
 
+#[tokio::test]
+async fn view_and_resolver_lists_filter_sort_and_page() {
+    let w = World::start().await;
+    let c = &w.tenancy.compartment_id;
+    let names = |r: &crate::support::Reply| -> Vec<String> {
+        r.json.as_array().expect("array").iter().map(|v| v["displayName"].as_str().expect("n").to_string()).collect()
+    };
+    let all = w.dns(Method::GET, &format!("/resolvers?compartmentId={c}&sortBy=displayName&sortOrder=ASC"), None).await;
+    let mut sorted = names(&all);
+    assert!(sorted.len() >= 2, "{sorted:?}");
+    assert!(sorted.is_sorted(), "{sorted:?}");
+    let desc =
+        w.dns(Method::GET, &format!("/resolvers?compartmentId={c}&sortBy=displayName&sortOrder=DESC"), None).await;
+    sorted.reverse();
+    assert_eq!(names(&desc), sorted);
+
+    // displayName and id pick one; GLOBAL scope lists nothing (the lab's DNS is private).
+    let one = &sorted[0];
+    let r = w.dns(Method::GET, &format!("/resolvers?compartmentId={c}&displayName={one}"), None).await;
+    assert_eq!(names(&r), vec![one.clone()]);
+    let r = w.dns(Method::GET, &format!("/views?compartmentId={c}&id={}", w.hub_view), None).await;
+    assert_eq!(r.json.as_array().map(|a| a.len()), Some(1), "{:?}", r.json);
+    assert_eq!(r.json[0]["id"], w.hub_view.as_str());
+    let r = w.dns(Method::GET, &format!("/views?compartmentId={c}&scope=GLOBAL"), None).await;
+    assert_eq!(r.json, json!([]));
+    let r = w.dns(Method::GET, &format!("/views?compartmentId={c}&lifecycleState=DELETED"), None).await;
+    assert_eq!(r.json, json!([]));
+
+    // One per page, with opc-next-page, until the last.
+    let (mut seen, mut page) = (Vec::new(), String::new());
+    loop {
+        let r = w.dns(Method::GET, &format!("/views?compartmentId={c}&sortBy=displayName&limit=1{page}"), None).await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+        seen.extend(names(&r));
+        match r.headers.get("opc-next-page").and_then(|v| v.to_str().ok()) {
+            Some(next) => page = format!("&page={next}"),
+            None => break,
+        }
+    }
+    let whole = w.dns(Method::GET, &format!("/views?compartmentId={c}&sortBy=displayName"), None).await;
+    assert_eq!(seen, names(&whole));
+    assert!(seen.len() >= 2, "{seen:?}");
+
+    // Refusals, checked before any row: state, sort key, compartment.
+    w.dns(Method::GET, &format!("/views?compartmentId={c}&lifecycleState=SLEEPING"), None).await.assert_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidParameter",
+        "lifecycleState",
+    );
+    w.dns(Method::GET, &format!("/resolvers?compartmentId={c}&sortBy=name"), None).await.assert_error(
+        StatusCode::BAD_REQUEST,
+        "InvalidParameter",
+        "sortBy",
+    );
+    let r = w.dns(Method::GET, "/views", None).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{:?}", r.json);
+}
+
 /// The official `oci` CLI against both routers (skipped when the CLI is not installed).
 #[tokio::test]
 async fn official_cli_updates_security_list_and_private_dns() {

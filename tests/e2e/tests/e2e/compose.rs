@@ -151,6 +151,47 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
         "gateway container restart → serving the deployment again in {:.0} ms",
         restarted.elapsed().as_secs_f64() * 1000.0
     );
+
+    // The VPN goes down: the gateway container loses its leg on the AMS network. A connection
+    // the gateway already holds to CTM now hangs (as over a dead tunnel); new ones time out.
+    // The bucket then answers 503 KmsUnavailable, and the hops say the gateway → CTM leg failed.
+    let ams = format!("{project}_ams");
+    docker(&["network", "disconnect", &ams, id.trim()]);
+    let down = Instant::now();
+    let why = loop {
+        let graded = hyok_lab::check::check(&dir).await.expect("check");
+        let task18 = graded.task(18).expect("task 18");
+        assert_ne!(task18.status, hyok_lab::check::Status::Done, "{}", graded.render());
+        let why = task18.details.join(" ");
+        if why.contains("KmsUnavailable") {
+            break why;
+        }
+        assert!(down.elapsed() < std::time::Duration::from_secs(90), "never a clear answer: {}", graded.render());
+    };
+    assert!(why.contains("unreachable") && why.contains("no data was lost"), "{why}");
+    eprintln!("VPN down, {:.1} s later the grader says: {why}", down.elapsed().as_secs_f64());
+    let (_, events) = client
+        .get_json(&format!("{}/events?last=300", info.admin.url), &[("authorization", auth.as_str())])
+        .await
+        .expect("events");
+    let hops: Vec<hyok_core::HopEvent> = serde_json::from_value(events).expect("hop events");
+    let cut = hops.iter().filter(|g| g.hop == "API gateway → backend" && g.outcome == hyok_core::Outcome::Unreachable);
+    assert!(
+        cut.clone()
+            .any(|g| hops.iter().any(|h| h.request_id == g.request_id && h.hop == "Object Storage → KMS crypto")),
+        "no failed gateway → CTM hop under an Object Storage request in {hops:#?}"
+    );
+    docker(&["network", "connect", "--ip", "10.222.10.250", &ams, id.trim()]);
+    let back = Instant::now();
+    loop {
+        let graded = hyok_lab::check::check(&dir).await.expect("check");
+        if graded.all_done() {
+            break;
+        }
+        assert!(back.elapsed() < std::time::Duration::from_secs(60), "after the VPN is back: {}", graded.render());
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    eprintln!("VPN back: every task done again after {:.1} s", back.elapsed().as_secs_f64());
     drop(topology);
     let _ = std::fs::remove_dir_all(&dir);
 }
