@@ -219,12 +219,13 @@ impl Api {
         url: &str,
         auth: &Auth,
         body: Option<&Value>,
-    ) -> Fetched<Result<http::Response<Bytes>, ClientError>> {
+    ) -> Fetched<Result<http::Response<Bytes>, NoAnswer>> {
+        let request_id = format!("check-{}", &hyok_core::ids::hex32()[..12]);
         let mut b = http::Request::builder()
             .method(method)
             .uri(url)
             .header("accept", "application/json")
-            .header("opc-request-id", format!("check-{}", &hyok_core::ids::hex32()[..12]));
+            .header("opc-request-id", request_id.as_str());
         let bytes = match body {
             Some(v) => {
                 b = b.header("content-type", "application/json");
@@ -235,7 +236,8 @@ impl Api {
         let mut req = b.body(bytes).map_err(|e| format!("bad request {method} {url}: {e}"))?;
         authorize(&mut req, auth, self.signer.as_ref())?;
         let (parts, bytes) = req.into_parts();
-        Ok(self.http.send(http::Request::from_parts(parts, Body::from(bytes))).await)
+        let answer = self.http.send(http::Request::from_parts(parts, Body::from(bytes))).await;
+        Ok(answer.map_err(|error| NoAnswer { error, request_id }))
     }
 
     async fn send(&self, method: &str, url: &str, auth: &Auth, body: Option<&Value>) -> Fetched<http::Response<Bytes>> {
@@ -685,6 +687,25 @@ async fn gather_storage(api: &Api) -> Fetched<StorageSeen> {
     Ok(StorageSeen::Seen { bucket, objects: objects.into_iter().map(|(_, n)| n).collect(), read })
 }
 
+/// A request that got no answer, and the id under which its hops were recorded.
+#[derive(Debug)]
+struct NoAnswer {
+    error: ClientError,
+    request_id: String,
+}
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A timeout leaves hops marked abandoned; trace shows the one it was stuck at.
+        match self.error {
+            ClientError::Timeout(_) => {
+                write!(f, "{} (where it was stuck: hyok-lab trace {})", self.error, self.request_id)
+            }
+            _ => write!(f, "{}", self.error),
+        }
+    }
+}
+
 async fn read_object(api: &Api, url: &str, name: &str) -> ObjectRead {
     let name = name.to_string();
     match api.exchange("GET", url, &Auth::Oci, None).await {
@@ -696,7 +717,7 @@ async fn read_object(api: &Api, url: &str, name: &str) -> ObjectRead {
         }
         Ok(Ok(resp)) => ObjectRead::Failed { name, why: refused("GET", url, &resp) },
         // The status was 200 and more than the buffer limit decrypted: readable.
-        Ok(Err(ClientError::TooLarge(n))) => ObjectRead::Readable { name, bytes: n },
+        Ok(Err(NoAnswer { error: ClientError::TooLarge(n), .. })) => ObjectRead::Readable { name, bytes: n },
         Ok(Err(e)) => ObjectRead::Failed { name, why: e.to_string() },
     }
 }
@@ -1681,5 +1702,19 @@ fn task17_18(s: &Seen, c: &Chosen<'_>, v: &mut Verdicts) {
         Some(ObjectRead::Failed { name, why }) => {
             v.push(18, Status::Wrong, vec![format!("reading object {name:?} failed: {why}")])
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_that_timed_out_points_at_its_trace() {
+        let timed_out = NoAnswer { error: ClientError::Timeout(Duration::from_secs(15)), request_id: "check-1".into() };
+        let text = timed_out.to_string();
+        assert!(text.ends_with("(where it was stuck: hyok-lab trace check-1)"), "{text}");
+        let too_large = NoAnswer { error: ClientError::TooLarge(10), request_id: "check-2".into() };
+        assert!(!too_large.to_string().contains("trace"), "only a request stuck somewhere has a place to show");
     }
 }

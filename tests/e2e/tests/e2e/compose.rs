@@ -166,6 +166,14 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
         if why.contains("KmsUnavailable") {
             break why;
         }
+        // A request stuck on the dead tunnel: trace names the hop it was stuck at.
+        if let Some(rid) = why.split("hyok-lab trace ").nth(1).and_then(|r| r.split(')').next()) {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            let hops = hyok_lab::trace::load(&dir, Some(rid)).await.expect("trace");
+            let text = hyok_lab::trace::render(&hops);
+            assert!(text.contains("where it failed: API gateway → backend — abandoned after"), "{text}");
+            eprintln!("a request stuck on the dead tunnel:\n{text}");
+        }
         assert!(down.elapsed() < std::time::Duration::from_secs(90), "never a clear answer: {}", graded.render());
     };
     assert!(why.contains("unreachable") && why.contains("no data was lost"), "{why}");
