@@ -46,9 +46,19 @@ where
 
 /// Serve `router` over TLS on 127.0.0.1 with a certificate for `names` from `ca`.
 pub async fn serve_tls(ca: &hyok_core::pki::LabCa, names: &[&str], router: axum::Router) -> hyok_core::server::Server {
+    serve_tls_at(([127, 0, 0, 1], 0).into(), ca, names, router).await
+}
+
+/// [`serve_tls`] at `addr`, e.g. the address of a peer that stopped (a restart).
+pub async fn serve_tls_at(
+    addr: std::net::SocketAddr,
+    ca: &hyok_core::pki::LabCa,
+    names: &[&str],
+    router: axum::Router,
+) -> hyok_core::server::Server {
     let cert = ca.issue_server(names).expect("issue test certificate");
     let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("server TLS config");
-    let listener = hyok_core::server::bind(([127, 0, 0, 1], 0).into()).await.expect("bind test server");
+    let listener = hyok_core::server::bind(addr).await.expect("bind test server");
     hyok_core::server::serve(listener, router, Some(tls), Default::default())
 }
 

@@ -16,7 +16,7 @@ use hyok_core::{
     pki::LabCa,
     server::Server,
 };
-use hyok_test_support::{LoopbackHost, serve_tls};
+use hyok_test_support::{LoopbackHost, serve_tls, serve_tls_at};
 use serde_json::{Value, json};
 use std::{net::SocketAddr, sync::Arc};
 
@@ -52,15 +52,7 @@ impl Agent {
         let addr = self.server.local_addr;
         self.server.shutdown().await;
         let local = Arc::new(LocalDataPlane::new(Arc::new(ZoneHost(host.clone()))));
-        let cert = self.ca.issue_server(&[AGENT_HOST]).expect("cert");
-        let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
-        let listener = hyok_core::server::bind(addr).await.expect("the same address again");
-        let server = hyok_core::server::serve(
-            listener,
-            agent_router(local.clone(), token.to_string()),
-            Some(tls),
-            Default::default(),
-        );
+        let server = serve_tls_at(addr, &self.ca, &[AGENT_HOST], agent_router(local.clone(), token.to_string())).await;
         Self { local, server, ca: self.ca }
     }
 
