@@ -24,21 +24,25 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use hyok_core::{OciError, RequestId, host::ServiceHost};
+use hyok_core::{RequestId, host::ServiceHost};
 use hyok_netsim::{NetError, NetworkModel};
-use hyok_oci::{
-    CertificatesService, SignatureVerifier,
+use hyok_oci::CertificatesService;
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::RetryTokens;
+use hyok_oci_rest::{
+    SignatureVerifier,
     conventions::{
-        LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, cannot_parse, check_if_match, etag_of, oci_now,
-        paginate, required, required_ocid,
+        LifecycleState, OciResponse, OciResult, PageQuery, cannot_parse, check_if_match, etag_of, oci_now, paginate,
+        required, required_ocid,
     },
     signing,
 };
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use std::{
     collections::{BTreeMap, HashMap},
     net::Ipv4Addr,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::Arc,
     time::Duration,
 };
 
@@ -510,7 +514,7 @@ impl ApiGatewayService {
         Self {
             deps,
             state: Mutex::new(ControlState::default()),
-            retry: RetryTokens::new(),
+            retry: RetryTokens::default(),
             delay: Duration::from_millis(20),
             data_plane: local.clone(),
             local: Some(local),
@@ -542,7 +546,7 @@ impl ApiGatewayService {
 
     fn lock(&self) -> MutexGuard<'_, ControlState> {
         // Every mutation leaves the state consistent; a poisoned lock still holds a usable one.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     /// The gateway resource `id` (DELETED ones included).
@@ -876,7 +880,7 @@ impl ApiGatewayService {
         let names = [hostname.to_string(), ip.to_string()];
         tokio::task::spawn_blocking(move || {
             use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-            let key = hyok_oci::tenancy::generate_rsa_key(2048).map_err(|e| e.to_string())?;
+            let key = hyok_oci_rest::tenancy::generate_rsa_key(2048).map_err(|e| e.to_string())?;
             let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| e.to_string())?;
             let pair = rcgen::KeyPair::from_pem(pem.as_str()).map_err(|e| e.to_string())?;
             let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -1549,7 +1553,7 @@ async fn list_gateways_h(State(s): State<Svc>, q: Result<Query<ListQuery>, Query
         .map(|g| (g.res.display_name.clone(), g.seq, g.res.clone()))
         .collect();
     let items = sort_rows(rows, &q)?;
-    let (page, next) = paginate(&items, &page_of(&q))?;
+    let (page, next) = paginate(&items, &page_of(&q), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -1602,7 +1606,7 @@ async fn list_deployments_h(
         .map(|d| (d.res.display_name.clone(), d.seq, d.res.summary()))
         .collect();
     let items = sort_rows(rows, &q)?;
-    let (page, next) = paginate(&items, &page_of(&q))?;
+    let (page, next) = paginate(&items, &page_of(&q), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -1651,7 +1655,7 @@ async fn list_work_requests_h(
         .map(|w| w.wr.clone())
         .collect();
     rows.sort_by(|a, b| b.time_accepted.cmp(&a.time_accepted).then(b.id.cmp(&a.id)));
-    let (page, next) = paginate(&rows, &page_of(&q))?;
+    let (page, next) = paginate(&rows, &page_of(&q), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -1681,7 +1685,7 @@ async fn work_request_errors_h(
 ) -> OciResult<OciResponse> {
     let q = query(q)?;
     let items = work_request_rec(&s, &id, |w| w.errors.clone())?;
-    let (page, next) = paginate(&items, &page_of(&q))?;
+    let (page, next) = paginate(&items, &page_of(&q), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -1692,7 +1696,7 @@ async fn work_request_logs_h(
 ) -> OciResult<OciResponse> {
     let q = query(q)?;
     let items = work_request_rec(&s, &id, |w| w.logs.clone())?;
-    let (page, next) = paginate(&items, &page_of(&q))?;
+    let (page, next) = paginate(&items, &page_of(&q), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 

@@ -29,10 +29,11 @@ use hyok_core::{
     client::{ClientError, Dial, DialError, HttpClient},
     events::now_ms,
 };
+use parking_lot::RwLock;
 use std::{
     net::SocketAddr,
     pin::Pin,
-    sync::{Arc, RwLock},
+    sync::Arc,
     task::{Context, Poll},
     time::{Duration, Instant},
 };
@@ -113,11 +114,11 @@ enum CompiledBackend {
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
     // The values are replaced whole; a poisoned lock still holds a consistent one.
-    lock.read().unwrap_or_else(|p| p.into_inner()).clone()
+    lock.read().clone()
 }
 
 fn write<T>(lock: &RwLock<T>, value: T) {
-    *lock.write().unwrap_or_else(|p| p.into_inner()) = value;
+    *lock.write() = value;
 }
 
 fn build_clients(dial: &Arc<dyn Dial>, bundles: &[String]) -> Result<Clients, GatewayError> {
@@ -799,8 +800,8 @@ mod tests {
         pki::LabCa,
         server::{bind, serve},
     };
+    use parking_lot::Mutex;
     use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-    use std::sync::Mutex;
 
     /// A tracing writer that keeps what is written.
     #[derive(Clone, Default)]
@@ -808,7 +809,7 @@ mod tests {
 
     impl std::io::Write for Captured {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("lock").extend_from_slice(buf);
+            self.0.lock().extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -882,7 +883,7 @@ mod tests {
                 server.shutdown().await;
             });
         });
-        let text = String::from_utf8(out.0.lock().expect("lock").clone()).expect("utf8");
+        let text = String::from_utf8(out.0.lock().clone()).expect("utf8");
         let lines: Vec<&str> = text.lines().filter(|l| l.contains("hyok_apigw::access")).collect();
         assert_eq!(lines.len(), 2, "{text}");
         for want in [

@@ -20,19 +20,16 @@ use axum::{
 };
 use http::{HeaderValue, Method, StatusCode, header};
 use hyok_core::{
-    EventLog, OciError,
+    EventLog,
     client::{BoxFuture, Dial, HttpClient},
     host::{Endpoint, ServiceHost},
 };
+use hyok_oci_rest::OciError;
+use parking_lot::{Mutex, MutexGuard};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::{
-    collections::HashMap,
-    net::Ipv4Addr,
-    sync::{Arc, Mutex, MutexGuard},
-    time::Duration,
-};
+use std::{collections::HashMap, net::Ipv4Addr, sync::Arc, time::Duration};
 
 /// Largest request body of the agent API (a gateway spec carries its chain, key and CA bundles).
 pub const AGENT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -176,7 +173,7 @@ impl LocalDataPlane {
 
     fn table(&self) -> MutexGuard<'_, HashMap<String, Running>> {
         // Entries are inserted and removed whole; a poisoned lock still holds a usable table.
-        self.running.lock().unwrap_or_else(|p| p.into_inner())
+        self.running.lock()
     }
 
     async fn start(&self, spec: GatewayRuntimeSpec) -> Result<(), String> {

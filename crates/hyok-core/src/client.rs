@@ -159,7 +159,7 @@ pub struct HopName(pub String);
 /// An HTTP/1.1 client with a pool, a [`Dial`] and a TLS config.
 #[derive(Clone)]
 pub struct HttpClient {
-    pool: Arc<std::sync::RwLock<(u64, Client<Connector, Body>)>>,
+    pool: Arc<parking_lot::RwLock<(u64, Client<Connector, Body>)>>,
     connector: Connector,
     timeout: Duration,
     max_response: usize,
@@ -177,7 +177,7 @@ impl HttpClient {
     pub fn new(dial: Arc<dyn Dial>, tls: Arc<ClientConfig>) -> Self {
         let connector = Connector { dial, tls: TlsConnector::from(tls), connect_timeout: Duration::from_secs(5) };
         let epoch = connector.dial.epoch();
-        let pool = Arc::new(std::sync::RwLock::new((epoch, build_pool(connector.clone()))));
+        let pool = Arc::new(parking_lot::RwLock::new((epoch, build_pool(connector.clone()))));
         Self { pool, connector, timeout: Duration::from_secs(30), max_response: 16 * 1024 * 1024, events: None }
     }
 
@@ -191,20 +191,20 @@ impl HttpClient {
     pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
         self.connector.connect_timeout = timeout;
         let epoch = self.connector.dial.epoch();
-        self.pool = Arc::new(std::sync::RwLock::new((epoch, build_pool(self.connector.clone()))));
+        self.pool = Arc::new(parking_lot::RwLock::new((epoch, build_pool(self.connector.clone()))));
         self
     }
 
     fn client(&self) -> Client<Connector, Body> {
         let epoch = self.connector.dial.epoch();
         {
-            let g = self.pool.read().unwrap_or_else(|p| p.into_inner());
+            let g = self.pool.read();
             if g.0 == epoch {
                 return g.1.clone();
             }
         }
         // The network changed: start a fresh pool so every connection is dialled again.
-        let mut g = self.pool.write().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.pool.write();
         if g.0 != epoch {
             *g = (epoch, build_pool(self.connector.clone()));
         }

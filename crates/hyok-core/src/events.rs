@@ -3,13 +3,9 @@
 //! The grader, `hyok-lab trace` and a future web console read them. They are kept in a bounded
 //! in-memory ring and, when the lab has a lab dir, appended to `events.jsonl` there.
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::{
-    collections::VecDeque,
-    io::Write,
-    path::PathBuf,
-    sync::{Arc, Mutex},
-};
+use std::{collections::VecDeque, io::Write, path::PathBuf, sync::Arc};
 
 /// How a hop ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,9 +94,9 @@ impl EventLog {
         Ok(log)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> parking_lot::MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the ring inconsistent; keep going.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.lock()
     }
 
     /// Record one hop.

@@ -1,11 +1,12 @@
 //! Shared core of HYOK Lab.
 //!
-//! Everything here is used by more than one service: OCIDs, the OCI and CTM error envelopes,
+//! Everything here is used by more than one service: OCIDs, the clock, a DNS stub query,
 //! request ids, the lab PKI, rustls configs, hop events and the TLS server loop.
 //! Invariant: this crate knows nothing about any one service or about the network model.
 
 pub mod client;
-pub mod error;
+pub mod clock;
+pub mod dns;
 pub mod events;
 pub mod host;
 pub mod ids;
@@ -16,7 +17,7 @@ pub mod server;
 pub mod tls;
 pub mod url;
 
-pub use error::{CtmError, OciError};
+pub use clock::Clock;
 pub use events::{EventLog, HopEvent, InFlight, Outcome};
 pub use request_id::RequestId;
 

@@ -1,17 +1,18 @@
 //! Audit trail of the vendor API: one record per call (caller client id, vault, key, version,
 //! operation, result), read through `GET /api/v1/audit/records` (newest first, paged).
 
+use crate::error::CtmError;
 use crate::{Ctm, util};
 use axum::{
     Json,
     extract::{Query, State},
 };
-use hyok_core::CtmError;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::{
     collections::{HashMap, VecDeque},
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -61,7 +62,7 @@ impl AuditLog {
     }
 
     pub(crate) fn push(&self, rec: AuditRecord) {
-        let mut g = self.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.ring.lock();
         if g.len() == CAPACITY {
             g.pop_front();
         }
@@ -69,7 +70,7 @@ impl AuditLog {
     }
 
     pub(crate) fn all(&self) -> Vec<AuditRecord> {
-        self.ring.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect()
+        self.ring.lock().iter().cloned().collect()
     }
 }
 
@@ -82,7 +83,7 @@ pub(crate) async fn list(
     let paging = util::paging_of(&q)?;
     let want = |k: &str, v: Option<&str>| q.get(k).is_none_or(|w| Some(w.as_str()) == v);
     let items: Vec<AuditRecord> = {
-        let g = ctm.audit.ring.lock().unwrap_or_else(|p| p.into_inner());
+        let g = ctm.audit.ring.lock();
         g.iter()
             .rev()
             .filter(|r| {

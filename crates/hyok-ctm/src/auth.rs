@@ -1,6 +1,7 @@
 //! `POST /api/v1/auth/tokens`: password grant (and the legacy `{name,password}` body), refresh
 //! grant, HS256 management JWTs with CTM's claims, and the middleware that checks them.
 
+use crate::error::CtmError;
 use crate::{Ctm, CtmLabError, util};
 use axum::{
     Json, Router,
@@ -10,14 +11,12 @@ use axum::{
     routing::{patch, post},
 };
 use bytes::Bytes;
-use hyok_core::{CtmError, unix_now};
+use hyok_core::unix_now;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
-};
+use std::{collections::HashMap, sync::Arc};
 
 /// Lifetime of a management JWT (CTM: 5 minutes).
 const JWT_TTL: i64 = 300;
@@ -122,7 +121,7 @@ impl AuthState {
     }
 
     fn check_password(&self, username: &str, password: &str) -> Option<(String, String)> {
-        let u = self.user.read().unwrap_or_else(|p| p.into_inner());
+        let u = self.user.read();
         let ok_name = u.name == username;
         let ok_pw = hash_pw(&u.salt, password) == u.hash;
         (ok_name && ok_pw).then(|| (u.id.clone(), u.name.clone()))
@@ -151,7 +150,7 @@ impl AuthState {
 
     fn new_refresh(&self, user_id: &str, username: &str, client_id: &str) -> String {
         let token = hyok_core::ids::secret(64);
-        let mut g = self.refresh.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.refresh.lock();
         g.0 += 1;
         let seq = g.0;
         if g.1.len() >= MAX_REFRESH_TOKENS
@@ -173,7 +172,7 @@ impl AuthState {
     }
 
     fn refresh_id(&self, token: &str) -> Option<String> {
-        self.refresh.lock().unwrap_or_else(|p| p.into_inner()).1.get(token).map(|r| r.id.clone())
+        self.refresh.lock().1.get(token).map(|r| r.id.clone())
     }
 
     /// Verify a management JWT (HS256 only, issuer `kylo`, not expired).
@@ -234,7 +233,7 @@ async fn tokens(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, Ct
         }
         "refresh_token" => {
             let rt = req.refresh_token.unwrap_or_default();
-            let g = auth.refresh.lock().unwrap_or_else(|p| p.into_inner());
+            let g = auth.refresh.lock();
             let r = g.1.get(&rt).ok_or_else(|| CtmError::unauthorized("Invalid refresh token"))?;
             // Real CTM hands back the same refresh token (no rotation).
             (r.user_id.clone(), r.username.clone(), r.client_id.clone(), rt.clone())
@@ -273,7 +272,7 @@ async fn changepw(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<http::Stat
             "Password must be 8-30 characters and contain an upper-case letter, a lower-case letter, a digit and another character",
         ));
     }
-    let mut u = auth.user.write().unwrap_or_else(|p| p.into_inner());
+    let mut u = auth.user.write();
     let salt: [u8; 16] = rand::random();
     u.salt = salt;
     u.hash = hash_pw(&salt, &req.new_password);

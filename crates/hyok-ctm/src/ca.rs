@@ -1,6 +1,7 @@
 //! CTM's certificate authority: the auto-created local root CA, the CSR generator, issuing
 //! certificates from uploaded CSRs, revocation. Also issues CTM's own web certificate.
 
+use crate::error::CtmError;
 use crate::{Ctm, CtmLabError, util};
 use axum::{
     Json, Router,
@@ -9,18 +10,15 @@ use axum::{
     routing::{get, post},
 };
 use bytes::Bytes;
-use hyok_core::{CtmError, pki::IssuedCert};
+use hyok_core::pki::IssuedCert;
+use parking_lot::RwLock;
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateSigningRequestParams, DistinguishedName, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType, SerialNumber,
 };
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::{Arc, RwLock},
-};
+use std::{collections::HashMap, net::IpAddr, sync::Arc};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// Name of the CA a fresh CTM creates for itself.
@@ -415,7 +413,7 @@ async fn issue_cert(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: B
         cert: cert.pem(),
         info,
     };
-    ctm.ca.issued.write().unwrap_or_else(|p| p.into_inner()).push(view.clone());
+    ctm.ca.issued.write().push(view.clone());
     Ok((http::StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -426,15 +424,7 @@ async fn list_certs(
 ) -> Result<Json<serde_json::Value>, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let paging = util::paging_of(&q)?;
-    let mut items: Vec<IssuedView> = ctm
-        .ca
-        .issued
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .iter()
-        .filter(|c| c.ca == ca.view.uri)
-        .cloned()
-        .collect();
+    let mut items: Vec<IssuedView> = ctm.ca.issued.read().iter().filter(|c| c.ca == ca.view.uri).cloned().collect();
     if let Some(s) = q.get("state") {
         items.retain(|c| c.state == s);
     }
@@ -451,7 +441,7 @@ fn with_cert<T>(
     f: impl FnOnce(&mut IssuedView) -> Result<T, CtmError>,
 ) -> Result<T, CtmError> {
     let ca = ca_of(ctm, ca_id)?;
-    let mut g = ctm.ca.issued.write().unwrap_or_else(|p| p.into_inner());
+    let mut g = ctm.ca.issued.write();
     let c = g
         .iter_mut()
         .find(|c| c.ca == ca.view.uri && c.id == cert_id)
@@ -471,7 +461,7 @@ async fn delete_cert(
     Path((id, cert)): Path<(String, String)>,
 ) -> Result<http::StatusCode, CtmError> {
     let ca = ca_of(&ctm, &id)?;
-    let mut g = ctm.ca.issued.write().unwrap_or_else(|p| p.into_inner());
+    let mut g = ctm.ca.issued.write();
     let before = g.len();
     g.retain(|c| !(c.ca == ca.view.uri && c.id == cert));
     if g.len() == before {

@@ -1,6 +1,7 @@
 //! CCKM for OCI (`/api/v1/cckm/oci/...`): tenancies (no-connection mode), external vaults,
 //! external (HYOK) keys and their versions, block/unblock at both levels.
 
+use crate::error::CtmError;
 use crate::{
     Ctm,
     keys::{KeyState, LocalKey, NewKey},
@@ -14,14 +15,14 @@ use axum::{
     routing::{get, post},
 };
 use bytes::Bytes;
-use hyok_core::CtmError;
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::{
     collections::HashMap,
     net::IpAddr,
     sync::{
-        Arc, RwLock,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
 };
@@ -96,10 +97,10 @@ pub(crate) struct ExtKey {
 
 impl ExtKey {
     pub(crate) fn current(&self) -> Option<Arc<KeyVersion>> {
-        self.versions.read().unwrap_or_else(|p| p.into_inner()).last().cloned()
+        self.versions.read().last().cloned()
     }
     pub(crate) fn version(&self, id: &str) -> Option<Arc<KeyVersion>> {
-        self.versions.read().unwrap_or_else(|p| p.into_inner()).iter().find(|v| v.id == id).cloned()
+        self.versions.read().iter().find(|v| v.id == id).cloned()
     }
 }
 
@@ -108,16 +109,16 @@ impl CckmState {
         self.seq.fetch_add(1, Ordering::Relaxed)
     }
     pub(crate) fn issuer(&self, id: &str) -> Option<Arc<IssuerRec>> {
-        self.issuers.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.issuers.read().get(id).cloned()
     }
     pub(crate) fn vault(&self, id: &str) -> Option<Arc<Vault>> {
-        self.vaults.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.vaults.read().get(id).cloned()
     }
     pub(crate) fn key(&self, id: &str) -> Option<Arc<ExtKey>> {
-        self.keys.read().unwrap_or_else(|p| p.into_inner()).get(id).cloned()
+        self.keys.read().get(id).cloned()
     }
     pub(crate) fn vaults_using_issuer(&self, issuer_id: &str) -> usize {
-        self.vaults.read().unwrap_or_else(|p| p.into_inner()).values().filter(|v| v.issuer.id == issuer_id).count()
+        self.vaults.read().values().filter(|v| v.issuer.id == issuer_id).count()
     }
 }
 
@@ -166,7 +167,7 @@ async fn add_tenancy(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respons
     if hyok_core::ids::ocid_type(&ocid) != Some("tenancy") {
         return Err(CtmError::invalid_param("tenancy_ocid must be a tenancy OCID (ocid1.tenancy.oc1..…)"));
     }
-    let mut map = ctm.cckm.tenancies.write().unwrap_or_else(|p| p.into_inner());
+    let mut map = ctm.cckm.tenancies.write();
     if map.values().any(|t| t.tenancy_ocid == ocid || t.tenancy == name) {
         return Err(CtmError::conflict("Tenancy already exists"));
     }
@@ -192,8 +193,7 @@ async fn list_tenancies(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut items: Vec<Tenancy> =
-        ctm.cckm.tenancies.read().unwrap_or_else(|p| p.into_inner()).values().map(|t| t.as_ref().clone()).collect();
+    let mut items: Vec<Tenancy> = ctm.cckm.tenancies.read().values().map(|t| t.as_ref().clone()).collect();
     items.sort_by_key(|t| t.seq);
     if let Some(n) = q.get("tenancy") {
         items.retain(|t| &t.tenancy == n);
@@ -202,16 +202,16 @@ async fn list_tenancies(
 }
 
 async fn get_tenancy(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Response, CtmError> {
-    let t = ctm.cckm.tenancies.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().ok_or_else(not_found)?;
+    let t = ctm.cckm.tenancies.read().get(&id).cloned().ok_or_else(not_found)?;
     Ok(Json(t.as_ref().clone()).into_response())
 }
 
 async fn delete_tenancy(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<http::StatusCode, CtmError> {
-    let t = ctm.cckm.tenancies.read().unwrap_or_else(|p| p.into_inner()).get(&id).cloned().ok_or_else(not_found)?;
-    if ctm.cckm.vaults.read().unwrap_or_else(|p| p.into_inner()).values().any(|v| v.tenancy == t.tenancy) {
+    let t = ctm.cckm.tenancies.read().get(&id).cloned().ok_or_else(not_found)?;
+    if ctm.cckm.vaults.read().values().any(|v| v.tenancy == t.tenancy) {
         return Err(CtmError::conflict("Tenancy has external vaults"));
     }
-    ctm.cckm.tenancies.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    ctm.cckm.tenancies.write().remove(&id);
     Ok(http::StatusCode::NO_CONTENT)
 }
 
@@ -255,7 +255,6 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
         .cckm
         .tenancies
         .read()
-        .unwrap_or_else(|p| p.into_inner())
         .values()
         .find(|t| t.tenancy == tenancy_ref || t.id == tenancy_ref)
         .map(|t| t.tenancy.clone())
@@ -283,7 +282,7 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
         None | Some("local") => {}
         Some(t) => return Err(CtmError::invalid_param(format!("source_key_tier {t:?} is not available; use local"))),
     }
-    let mut map = ctm.cckm.vaults.write().unwrap_or_else(|p| p.into_inner());
+    let mut map = ctm.cckm.vaults.write();
     if map.values().any(|v| v.name == req.vault_name) {
         return Err(CtmError::conflict(format!("Vault {} already exists", req.vault_name)));
     }
@@ -318,19 +317,13 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
 }
 
 fn vault_view(ctm: &Ctm, v: &Vault) -> Value {
-    let linked = ctm
-        .cckm
-        .keys
-        .read()
-        .unwrap_or_else(|p| p.into_inner())
-        .values()
-        .any(|k| k.vault_id == v.id && k.linked.load(Ordering::Acquire));
+    let linked = ctm.cckm.keys.read().values().any(|k| k.vault_id == v.id && k.linked.load(Ordering::Acquire));
     serde_json::json!({
         "id": v.id,
         "uri": format!("kylo:kylo:cckm:oci-vault:{}", v.id),
         "account": util::ACCOUNT,
         "createdAt": v.created_at,
-        "updatedAt": *v.updated_at.read().unwrap_or_else(|p| p.into_inner()),
+        "updatedAt": *v.updated_at.read(),
         "vault_name": v.name,
         "display_name": v.name,
         "cloud_name": "oci",
@@ -359,7 +352,7 @@ async fn list_vaults(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut vs: Vec<Arc<Vault>> = ctm.cckm.vaults.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let mut vs: Vec<Arc<Vault>> = ctm.cckm.vaults.read().values().cloned().collect();
     vs.sort_by_key(|v| v.seq);
     if let Some(n) = q.get("vault_name") {
         vs.retain(|v| &v.name == n);
@@ -381,17 +374,17 @@ async fn get_vault(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Resul
 
 async fn delete_vault(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<http::StatusCode, CtmError> {
     let v = ctm.cckm.vault(&id).ok_or_else(not_found)?;
-    if ctm.cckm.keys.read().unwrap_or_else(|p| p.into_inner()).values().any(|k| k.vault_id == v.id) {
+    if ctm.cckm.keys.read().values().any(|k| k.vault_id == v.id) {
         return Err(CtmError::conflict("Vault still has keys; delete them first"));
     }
-    ctm.cckm.vaults.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    ctm.cckm.vaults.write().remove(&id);
     Ok(http::StatusCode::NO_CONTENT)
 }
 
 fn set_vault_blocked(ctm: &Ctm, id: &str, blocked: bool) -> Result<Json<Value>, CtmError> {
     let v = ctm.cckm.vault(id).ok_or_else(not_found)?;
     v.blocked.store(blocked, Ordering::Release);
-    *v.updated_at.write().unwrap_or_else(|p| p.into_inner()) = util::now();
+    *v.updated_at.write() = util::now();
     Ok(Json(vault_view(ctm, &v)))
 }
 
@@ -450,14 +443,8 @@ async fn create_key(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response
     }
     let vault =
         ctm.cckm.vault(&req.vault).ok_or_else(|| CtmError::not_found(format!("Vault {} not found", req.vault)))?;
-    let name_taken = |ctm: &Ctm| {
-        ctm.cckm
-            .keys
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .any(|k| k.vault_id == vault.id && *k.name.read().unwrap_or_else(|p| p.into_inner()) == req.name)
-    };
+    let name_taken =
+        |ctm: &Ctm| ctm.cckm.keys.read().values().any(|k| k.vault_id == vault.id && *k.name.read() == req.name);
     if name_taken(&ctm) {
         return Err(CtmError::conflict(format!("Key {} already exists in vault {}", req.name, vault.name)));
     }
@@ -481,7 +468,7 @@ async fn create_key(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response
         linked: AtomicBool::new(false),
         versions: RwLock::new(vec![new_version(source)]),
     });
-    ctm.cckm.keys.write().unwrap_or_else(|p| p.into_inner()).insert(key.id.clone(), key.clone());
+    ctm.cckm.keys.write().insert(key.id.clone(), key.clone());
     Ok((http::StatusCode::CREATED, Json(key_view(&ctm, &key))).into_response())
 }
 
@@ -494,7 +481,7 @@ fn key_view(ctm: &Ctm, k: &ExtKey) -> Value {
         "uri": format!("kylo:kylo:cckm:oci-key:{}", k.id),
         "account": util::ACCOUNT,
         "createdAt": k.created_at,
-        "updatedAt": *k.updated_at.read().unwrap_or_else(|p| p.into_inner()),
+        "updatedAt": *k.updated_at.read(),
         "cloud_name": "oci",
         "cckm_vault_id": k.vault_id,
         "vault_name": vault.as_ref().map(|v| v.name.clone()),
@@ -504,7 +491,7 @@ fn key_view(ctm: &Ctm, k: &ExtKey) -> Value {
         "labels": {},
         "auto_rotate": false,
         "hyok_key_params": {
-            "name": *k.name.read().unwrap_or_else(|p| p.into_inner()),
+            "name": *k.name.read(),
             "linked_state": k.linked.load(Ordering::Acquire),
             "blocked": blocked,
             "state": if blocked { "BLOCKED" } else { "ACTIVE" },
@@ -546,13 +533,13 @@ async fn list_keys(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut ks: Vec<Arc<ExtKey>> = ctm.cckm.keys.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let mut ks: Vec<Arc<ExtKey>> = ctm.cckm.keys.read().values().cloned().collect();
     ks.sort_by_key(|k| k.seq);
     if let Some(v) = q.get("cckm_vault_id") {
         ks.retain(|k| &k.vault_id == v);
     }
     if let Some(n) = q.get("key_name") {
-        ks.retain(|k| *k.name.read().unwrap_or_else(|p| p.into_inner()) == *n);
+        ks.retain(|k| *k.name.read() == *n);
     }
     if let Some(b) = q.get("blocked") {
         let b = b == "true";
@@ -577,8 +564,8 @@ async fn delete_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Resu
             "The key is linked to an OCI key reference; it can be deleted only when unlinked",
         ));
     }
-    ctm.cckm.keys.write().unwrap_or_else(|p| p.into_inner()).remove(&id);
-    for v in k.versions.read().unwrap_or_else(|p| p.into_inner()).iter() {
+    ctm.cckm.keys.write().remove(&id);
+    for v in k.versions.read().iter() {
         v.source.in_use.fetch_sub(1, Ordering::AcqRel);
     }
     Ok(http::StatusCode::NO_CONTENT)
@@ -587,7 +574,7 @@ async fn delete_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Resu
 fn set_key_blocked(ctm: &Ctm, id: &str, blocked: bool) -> Result<Json<Value>, CtmError> {
     let k = ctm.cckm.key(id).ok_or_else(not_found)?;
     k.blocked.store(blocked, Ordering::Release);
-    *k.updated_at.write().unwrap_or_else(|p| p.into_inner()) = util::now();
+    *k.updated_at.write() = util::now();
     Ok(Json(key_view(ctm, &k)))
 }
 
@@ -606,8 +593,7 @@ async fn list_versions(
 ) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
-    let vs: Vec<Value> =
-        k.versions.read().unwrap_or_else(|p| p.into_inner()).iter().map(|v| version_view(&k, v)).collect();
+    let vs: Vec<Value> = k.versions.read().iter().map(|v| version_view(&k, v)).collect();
     Ok(util::page(vs, &paging))
 }
 
@@ -634,11 +620,11 @@ async fn add_version(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: 
     if req.is_native == Some(true) {
         return Err(CtmError::invalid_param("is_native must be false for HYOK keys"));
     }
-    let n = k.versions.read().unwrap_or_else(|p| p.into_inner()).len();
-    let name = format!("{}-v{}-{}", k.name.read().unwrap_or_else(|p| p.into_inner()), n, &hyok_core::ids::uuid()[..8]);
+    let n = k.versions.read().len();
+    let name = format!("{}-v{}-{}", k.name.read(), n, &hyok_core::ids::uuid()[..8]);
     let source = source_key(&ctm, req.source_key_tier.as_deref(), req.source_key_identifier.as_deref(), name)?;
     let v = new_version(source);
-    k.versions.write().unwrap_or_else(|p| p.into_inner()).push(v.clone());
-    *k.updated_at.write().unwrap_or_else(|p| p.into_inner()) = util::now();
+    k.versions.write().push(v.clone());
+    *k.updated_at.write() = util::now();
     Ok((http::StatusCode::CREATED, Json(version_view(&k, &v))).into_response())
 }

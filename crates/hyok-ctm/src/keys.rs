@@ -1,6 +1,7 @@
 //! `/api/v1/vault/keys2`: local AES keys. Key material is generated here, held in memory only
 //! (as ready-to-use AES-GCM objects) and never returned.
 
+use crate::error::CtmError;
 use crate::{Ctm, util};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, aead::Generate};
 use axum::{
@@ -10,12 +11,12 @@ use axum::{
     routing::{get, post},
 };
 use bytes::Bytes;
-use hyok_core::CtmError;
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::{
     collections::HashMap,
     sync::{
-        Arc, RwLock,
+        Arc,
         atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering},
     },
 };
@@ -94,14 +95,14 @@ impl LocalKey {
     }
     /// The cipher, unless the key was destroyed.
     pub(crate) fn material(&self) -> Option<Arc<Material>> {
-        self.material.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.material.read().clone()
     }
     pub(crate) fn size(&self) -> u32 {
         self.size
     }
 
     fn view(&self) -> KeyView {
-        let m = self.mutable.read().unwrap_or_else(|p| p.into_inner());
+        let m = self.mutable.read();
         KeyView {
             id: self.id.clone(),
             uri: format!("kylo:kylo:vault:keys:{}-v0", self.name),
@@ -201,7 +202,7 @@ impl KeyStore {
             256 => Material::Aes256(Box::new(Aes256Gcm::new(&aes_gcm::Key::<Aes256Gcm>::generate()))),
             _ => return Err(CtmError::invalid_param("size for AES must be 128 or 256")),
         };
-        let mut map = self.by_id.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.by_id.write();
         if map.values().any(|x| x.name == k.name) {
             return Err(CtmError::new(
                 http::StatusCode::CONFLICT,
@@ -237,7 +238,7 @@ impl KeyStore {
 
     /// A key by id, or by name when `by_name`.
     pub(crate) fn get(&self, id: &str, by_name: bool) -> Option<Arc<LocalKey>> {
-        let map = self.by_id.read().unwrap_or_else(|p| p.into_inner());
+        let map = self.by_id.read();
         if by_name { map.values().find(|k| k.name == id).cloned() } else { map.get(id).cloned() }
     }
 
@@ -308,8 +309,7 @@ async fn list(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut keys: Vec<Arc<LocalKey>> =
-        ctm.keys.by_id.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let mut keys: Vec<Arc<LocalKey>> = ctm.keys.by_id.read().values().cloned().collect();
     keys.sort_by_key(|k| k.seq);
     if let Some(n) = q.get("name") {
         keys.retain(|k| &k.name == n);
@@ -355,7 +355,7 @@ async fn update(
     let key = lookup(&ctm, &id, &q)?;
     let req: UpdateRequest = util::parse_json(&body)?;
     {
-        let mut m = key.mutable.write().unwrap_or_else(|p| p.into_inner());
+        let mut m = key.mutable.write();
         if let Some(ad) = req.activation_date {
             let t = time::OffsetDateTime::parse(&ad, &time::format_description::well_known::Rfc3339)
                 .map_err(|_| CtmError::invalid_param("activationDate must be an RFC 3339 time"))?;
@@ -387,13 +387,13 @@ async fn delete(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<http::StatusCode, CtmError> {
     let key = lookup(&ctm, &id, &q)?;
-    if key.mutable.read().unwrap_or_else(|p| p.into_inner()).undeletable {
+    if key.mutable.read().undeletable {
         return Err(CtmError::invalid_param("key is not deletable"));
     }
     if key.in_use.load(Ordering::Acquire) > 0 {
         return Err(CtmError::conflict("Key is in use by a CCKM external key"));
     }
-    ctm.keys.by_id.write().unwrap_or_else(|p| p.into_inner()).remove(&key.id);
+    ctm.keys.by_id.write().remove(&key.id);
     Ok(http::StatusCode::NO_CONTENT)
 }
 
@@ -418,7 +418,7 @@ async fn revoke(
     let compromised = reason.eq_ignore_ascii_case("keyCompromise") || reason.eq_ignore_ascii_case("CACompromise");
     key.set_state(if compromised { KeyState::Compromised } else { KeyState::Deactivated });
     {
-        let mut m = key.mutable.write().unwrap_or_else(|p| p.into_inner());
+        let mut m = key.mutable.write();
         let ts = util::now();
         m.deactivation_date = Some(ts.clone());
         m.updated_at = ts;
@@ -438,7 +438,7 @@ async fn reactivate(
     }
     key.set_state(KeyState::Active);
     {
-        let mut m = key.mutable.write().unwrap_or_else(|p| p.into_inner());
+        let mut m = key.mutable.write();
         m.deactivation_date = None;
         m.updated_at = util::now();
     }
@@ -464,7 +464,7 @@ async fn destroy(
     };
     key.set_state(next);
     // Dropping the cipher objects is the destruction: nothing else holds the material.
-    *key.material.write().unwrap_or_else(|p| p.into_inner()) = None;
-    key.mutable.write().unwrap_or_else(|p| p.into_inner()).updated_at = util::now();
+    *key.material.write() = None;
+    key.mutable.write().updated_at = util::now();
     Ok(Json(key.view()).into_response())
 }

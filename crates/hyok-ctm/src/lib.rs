@@ -17,6 +17,7 @@ mod auth;
 mod ca;
 mod cckm;
 mod ekm;
+pub mod error;
 mod keys;
 mod oidc;
 mod util;

@@ -5,6 +5,7 @@
 //! the JWKS changes), so repeated calls with the same access token cost a hash lookup; the
 //! time, issuer, client, scope and audience checks still run on every call.
 
+use crate::error::CtmError;
 use crate::{Ctm, util};
 use axum::{
     Json, Router,
@@ -14,13 +15,14 @@ use axum::{
 };
 use base64::Engine;
 use bytes::Bytes;
-use hyok_core::{CtmError, HopEvent, Outcome, RequestId, client::ClientError, events::now_ms};
+use hyok_core::{HopEvent, Outcome, RequestId, client::ClientError, events::now_ms};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -112,11 +114,11 @@ struct IssuerView {
 
 impl IssuerRec {
     pub(crate) fn name(&self) -> String {
-        self.mutable.read().unwrap_or_else(|p| p.into_inner()).name.clone()
+        self.mutable.read().name.clone()
     }
 
     fn view(&self) -> IssuerView {
-        let m = self.mutable.read().unwrap_or_else(|p| p.into_inner());
+        let m = self.mutable.read();
         IssuerView {
             id: self.id.clone(),
             uri: format!("kylo:kylo:cckm:oci-issuer:{}", self.id),
@@ -140,7 +142,7 @@ impl IssuerRec {
         token: &str,
         rid: &str,
     ) -> Result<Arc<VerifiedClaims>, String> {
-        if let Some(c) = self.memo.read().unwrap_or_else(|p| p.into_inner()).get(token) {
+        if let Some(c) = self.memo.read().get(token) {
             return Ok(c.clone());
         }
         let header = jsonwebtoken::decode_header(token)
@@ -168,7 +170,7 @@ impl IssuerRec {
             _ => format!("token rejected: {e}"),
         })?;
         let claims = Arc::new(VerifiedClaims::from_value(&data.claims));
-        let mut memo = self.memo.write().unwrap_or_else(|p| p.into_inner());
+        let mut memo = self.memo.write();
         if memo.len() >= TOKEN_MEMO_MAX {
             memo.clear();
         }
@@ -177,7 +179,7 @@ impl IssuerRec {
     }
 
     fn key_for(&self, kid: Option<&str>) -> Option<Arc<DecodingKey>> {
-        let j = self.jwks.read().unwrap_or_else(|p| p.into_inner());
+        let j = self.jwks.read();
         match kid {
             Some(kid) => j.by_kid.get(kid).cloned(),
             None => j.only.clone(),
@@ -187,25 +189,25 @@ impl IssuerRec {
     async fn refetch_for_unknown_kid(&self, ctm: &Ctm, rid: &str) -> Result<(), String> {
         let min = Duration::from_secs(ctm.cfg.jwks_refetch_min_secs);
         let _guard = self.refetch.lock().await;
-        let last = self.jwks.read().unwrap_or_else(|p| p.into_inner()).fetched_at;
+        let last = self.jwks.read().fetched_at;
         if last.elapsed() < min {
             // Rate limit: an unknown kid does not hammer the IdP. A refetch that just finished
             // while this call waited is fine: the caller looks the kid up again.
             return Ok(());
         }
         let (user, secret) = {
-            let m = self.mutable.read().unwrap_or_else(|p| p.into_inner());
+            let m = self.mutable.read();
             if m.jwks_uri_protected { (m.client_id.clone(), m.client_secret.clone()) } else { (None, None) }
         };
         match fetch_jwks(ctm, &self.jwks_uri, user.as_deref(), secret.as_deref(), rid).await {
             Ok(j) => {
-                *self.jwks.write().unwrap_or_else(|p| p.into_inner()) = j;
-                self.memo.write().unwrap_or_else(|p| p.into_inner()).clear();
+                *self.jwks.write() = j;
+                self.memo.write().clear();
                 Ok(())
             }
             Err(e) => {
                 // Keep the old keys, but do not retry before the interval is over.
-                self.jwks.write().unwrap_or_else(|p| p.into_inner()).fetched_at = Instant::now();
+                self.jwks.write().fetched_at = Instant::now();
                 Err(format!("unknown signing key and the JWKS refresh failed: {e}"))
             }
         }
@@ -348,7 +350,7 @@ async fn create(State(ctm): State<Arc<Ctm>>, rid: RequestId, body: Bytes) -> Res
             "client_id and client_secret are required when jwks_uri_protected is true",
         ));
     }
-    if ctm.cckm.issuers.read().unwrap_or_else(|p| p.into_inner()).values().any(|i| i.name() == req.name) {
+    if ctm.cckm.issuers.read().values().any(|i| i.name() == req.name) {
         return Err(CtmError::conflict(format!("Issuer with name {} already exists", req.name)));
     }
     let (issuer, jwks_uri) = match (&req.openid_config_url, &req.issuer, &req.jwks_uri) {
@@ -397,7 +399,7 @@ async fn create(State(ctm): State<Arc<Ctm>>, rid: RequestId, body: Bytes) -> Res
         refetch: tokio::sync::Mutex::new(()),
     });
     {
-        let mut map = ctm.cckm.issuers.write().unwrap_or_else(|p| p.into_inner());
+        let mut map = ctm.cckm.issuers.write();
         if map.values().any(|i| i.name() == req.name) {
             return Err(CtmError::conflict(format!("Issuer with name {} already exists", req.name)));
         }
@@ -412,8 +414,7 @@ fn lookup(ctm: &Ctm, id: &str) -> Result<Arc<IssuerRec>, CtmError> {
 
 async fn list(State(ctm): State<Arc<Ctm>>, Query(q): Query<HashMap<String, String>>) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
-    let mut items: Vec<Arc<IssuerRec>> =
-        ctm.cckm.issuers.read().unwrap_or_else(|p| p.into_inner()).values().cloned().collect();
+    let mut items: Vec<Arc<IssuerRec>> = ctm.cckm.issuers.read().values().cloned().collect();
     items.sort_by_key(|i| i.seq);
     if let Some(n) = q.get("name") {
         items.retain(|i| &i.name() == n);
@@ -437,7 +438,7 @@ async fn update(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: Bytes
     let rec = lookup(&ctm, &id)?;
     let req: UpdateRequest = util::parse_json(&body)?;
     {
-        let mut m = rec.mutable.write().unwrap_or_else(|p| p.into_inner());
+        let mut m = rec.mutable.write();
         if let Some(n) = req.name.filter(|n| !n.trim().is_empty()) {
             m.name = n;
         }
@@ -465,7 +466,7 @@ async fn delete(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<h
     if ctm.cckm.vaults_using_issuer(&rec.id) > 0 {
         return Err(CtmError::conflict("Issuer is used by an external vault"));
     }
-    ctm.cckm.issuers.write().unwrap_or_else(|p| p.into_inner()).remove(&rec.id);
+    ctm.cckm.issuers.write().remove(&rec.id);
     Ok(http::StatusCode::NO_CONTENT)
 }
 

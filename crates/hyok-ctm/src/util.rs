@@ -1,6 +1,7 @@
 //! Small helpers shared by the API modules: JSON bodies, the list envelope, request ids,
 //! base64 with the vendor's error text, and an RNG adapter for the `rsa` crate.
 
+use crate::error::CtmError;
 use axum::{
     Json,
     body::Body,
@@ -9,7 +10,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use base64::Engine;
-use hyok_core::{CtmError, RequestId};
+use hyok_core::RequestId;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 

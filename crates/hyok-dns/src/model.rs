@@ -1,11 +1,8 @@
 //! Views, zones, records and resolvers, with OCI's resolution order.
 
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
-use std::{
-    collections::BTreeMap,
-    net::Ipv4Addr,
-    sync::{Arc, RwLock},
-};
+use std::{collections::BTreeMap, net::Ipv4Addr, sync::Arc};
 
 /// Errors of the DNS model; each maps to an OCI error at the API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -232,13 +229,13 @@ impl DnsModel {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, State> {
+        self.inner.read()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+    fn write(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
         self.epoch.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.write().unwrap_or_else(|p| p.into_inner())
+        self.inner.write()
     }
 
     /// Changes whenever the model changes.

@@ -18,8 +18,9 @@ mod scim;
 
 use keys::SigningKey;
 use model::App;
+use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
 pub use model::{APP_SCHEMA, MYSCOPES};
 
@@ -190,7 +191,7 @@ impl IdentityDomain {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // Handlers never panic while holding the lock; recover the data if one ever did.
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+        self.state.lock()
     }
 
     /// `(client_id, client_secret)` of the administrator client, for `lab.json`.

@@ -21,20 +21,22 @@ pub mod vendor;
 
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use hyok_core::{
-    OciError,
     client::HttpClient,
     host::{Endpoint, ServiceHost},
 };
 use hyok_netsim::NetworkModel;
-use hyok_oci::{
-    SignatureVerifier,
-    conventions::{LifecycleState, RetryTokens, Table},
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::{
+    RetryTokens, SignatureVerifier,
+    conventions::{LifecycleState, Table},
 };
+use parking_lot::RwLock;
+
 use model::{KeyRecord, PrivateEndpoint, Served, VaultRecord};
 use std::{
     net::Ipv4Addr,
     sync::{
-        Arc, RwLock,
+        Arc,
         atomic::{AtomicU32, Ordering},
     },
     time::Duration,
@@ -118,12 +120,12 @@ impl std::fmt::Debug for KmsService {
     }
 }
 
-pub(crate) fn read<T>(t: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    t.read().unwrap_or_else(|p| p.into_inner())
+pub(crate) fn read<T>(t: &RwLock<T>) -> parking_lot::RwLockReadGuard<'_, T> {
+    t.read()
 }
 
-pub(crate) fn write<T>(t: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
-    t.write().unwrap_or_else(|p| p.into_inner())
+pub(crate) fn write<T>(t: &RwLock<T>) -> parking_lot::RwLockWriteGuard<'_, T> {
+    t.write()
 }
 
 impl KmsService {
@@ -150,7 +152,7 @@ impl KmsService {
             pes: Table::default(),
             vaults: Table::default(),
             keys: Table::default(),
-            retry: RetryTokens::new(),
+            retry: RetryTokens::default(),
             next_endpoint_host: AtomicU32::new(FIRST_ENDPOINT_HOST),
         }))
     }
@@ -303,7 +305,7 @@ pub(crate) fn wrap(router: Router, verifier: Arc<SignatureVerifier>, tenancy_id:
         .fallback(|| async { OciError::not_found("The requested resource or path does not exist") })
         .layer(middleware::from_fn_with_state(tenancy_id, tenancy_guard))
         .layer(DefaultBodyLimit::max(hyok_core::MAX_BODY_BYTES));
-    hyok_oci::signing::protect(guarded, verifier).layer(middleware::from_fn(hyok_core::request_id::layer))
+    hyok_oci_rest::signing::protect(guarded, verifier).layer(middleware::from_fn(hyok_core::request_id::layer))
 }
 
 /// Requests signed by a user of another tenancy see nothing (OCI's 404 for unauthorised).
@@ -313,7 +315,7 @@ async fn tenancy_guard(
     next: middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    match req.extensions().get::<hyok_oci::Principal>() {
+    match req.extensions().get::<hyok_oci_rest::Principal>() {
         Some(p) if p.tenancy_id == *tenancy => next.run(req).await,
         _ => OciError::not_found("Authorization failed or requested resource not found").into_response(),
     }

@@ -15,8 +15,11 @@ use axum::{
 };
 use bytes::Bytes;
 use http::HeaderMap;
-use hyok_core::{OciError, RequestId};
-use hyok_oci::conventions::{OciResponse, OciResult, etag_of, oci_now, paginate, parse_json, required, required_ocid};
+use hyok_core::RequestId;
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::conventions::{
+    OciResponse, OciResult, etag_of, oci_now, paginate, parse_json, required, required_ocid,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use std::sync::Arc;
@@ -116,7 +119,7 @@ async fn create_key(
             let prefix = {
                 let vaults = read(&ctx.svc.vaults);
                 let v = vaults.get(&*ctx.vault_id).ok_or_else(|| OciError::not_found("vault not found"))?;
-                if v.vault.lifecycle_state != hyok_oci::conventions::LifecycleState::Active {
+                if v.vault.lifecycle_state != hyok_oci_rest::conventions::LifecycleState::Active {
                     return Err(OciError::incorrect_state(format!("vault {} is not ACTIVE", ctx.vault_id)));
                 }
                 v.prefix.clone()
@@ -229,7 +232,7 @@ async fn list_keys(State(ctx): State<VaultCtx>, Query(q): Query<ListQuery>) -> O
         .cloned()
         .collect();
     items.sort_by(|a, b| (&a.time_created, &a.id).cmp(&(&b.time_created, &b.id)));
-    let (page, next) = paginate(&items, &q.page())?;
+    let (page, next) = paginate(&items, &q.page(), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -239,7 +242,7 @@ fn set_enabled(ctx: &VaultCtx, key_id: &str, headers: &HeaderMap, enable: bool) 
         .get_mut(key_id)
         .filter(|r| r.key.vault_id == *ctx.vault_id)
         .ok_or_else(|| OciError::not_found(format!("key {key_id} not found in this vault")))?;
-    hyok_oci::conventions::check_if_match(headers, &etag_of(&rec.key))?;
+    hyok_oci_rest::conventions::check_if_match(headers, &etag_of(&rec.key))?;
     let (from, to) =
         if enable { (KeyState::Disabled, KeyState::Enabled) } else { (KeyState::Enabled, KeyState::Disabled) };
     if rec.key.lifecycle_state != from {
@@ -389,7 +392,7 @@ async fn list_versions(
     Query(q): Query<ListQuery>,
 ) -> OciResult<OciResponse> {
     let rec = key_in_vault(&ctx, &key)?;
-    let (page, next) = paginate(&rec.versions, &q.page())?;
+    let (page, next) = paginate(&rec.versions, &q.page(), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 

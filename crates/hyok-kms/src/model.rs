@@ -1,7 +1,7 @@
 //! The KMS resources as OCI serialises them (camelCase, field names of the Go SDK's
 //! `keymanagement` package), plus the lab-only state kept beside them.
 
-use hyok_oci::conventions::{HasLifecycle, LifecycleState};
+use hyok_oci_rest::conventions::{HasLifecycle, LifecycleState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::{collections::HashMap, net::Ipv4Addr, sync::Arc};
@@ -60,7 +60,7 @@ impl HasLifecycle for PrivateEndpoint {
     fn set_lifecycle(&mut self, state: LifecycleState, details: Option<String>) {
         self.lifecycle_state = state;
         self.lifecycle_details = details;
-        self.time_updated = hyok_oci::conventions::oci_now();
+        self.time_updated = hyok_oci_rest::conventions::oci_now();
     }
 }
 

@@ -16,8 +16,9 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use hyok_core::{OciError, RequestId, client::HttpClient};
-use hyok_oci::conventions::{
+use hyok_core::{RequestId, client::HttpClient};
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::conventions::{
     LifecycleState, OciResponse, OciResult, PageQuery, check_if_match, etag_of, oci_now, paginate, parse_json,
     required, required_ocid, settle_after,
 };
@@ -126,7 +127,7 @@ async fn create_pe(State(svc): State<Arc<KmsService>>, headers: HeaderMap, body:
                 private_endpoint_ip: Some(pe_ip.to_string()),
             };
             write(&svc.pes).insert(id.clone(), pe.clone());
-            settle_after(svc.pes.clone(), id, crate::PE_SETTLE, Ok(()));
+            settle_after(&hyok_core::Clock::default(), svc.pes.clone(), id, crate::PE_SETTLE, Ok(()));
             OciResponse::resource(&pe)
         }
     };
@@ -150,7 +151,7 @@ async fn list_pes(State(svc): State<Arc<KmsService>>, Query(q): Query<ListQuery>
         .cloned()
         .collect();
     items.sort_by(|a, b| (&a.time_created, &a.id).cmp(&(&b.time_created, &b.id)));
-    let (page, next) = paginate(&items, &q.page())?;
+    let (page, next) = paginate(&items, &q.page(), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -489,6 +490,6 @@ async fn list_vaults(State(svc): State<Arc<KmsService>>, Query(q): Query<ListQue
         .cloned()
         .collect();
     items.sort_by(|a, b| (&a.time_created, &a.id).cmp(&(&b.time_created, &b.id)));
-    let (page, next) = paginate(&items, &q.page())?;
+    let (page, next) = paginate(&items, &q.page(), Clone::clone)?;
     OciResponse::collection(&page, next)
 }

@@ -9,11 +9,9 @@ use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
 use hyok_core::client::{ClientError, HopName, HttpClient};
+use parking_lot::RwLock;
 use serde_json::Value;
-use std::{
-    sync::RwLock,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 /// Hop name of the token request.
 pub const HOP_TOKEN: &str = "KMS → identity domain (token)";
@@ -153,18 +151,18 @@ impl VaultRuntime {
     }
 
     fn cached(&self) -> Option<std::sync::Arc<str>> {
-        let g = self.token.read().unwrap_or_else(|p| p.into_inner());
+        let g = self.token.read();
         g.as_ref().filter(|c| Instant::now() < c.refresh_at).map(|c| c.token.clone())
     }
 
     /// Forget the cached token, as when its lifetime has run out.
     pub fn expire_token(&self) {
-        *self.token.write().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.token.write() = None;
     }
 
     /// Forget the cached token if it is still `stale` (a 401 from the vendor said so).
     fn drop_token(&self, stale: &str) {
-        let mut g = self.token.write().unwrap_or_else(|p| p.into_inner());
+        let mut g = self.token.write();
         if g.as_ref().is_some_and(|c| &*c.token == stale) {
             *g = None;
         }
@@ -183,7 +181,7 @@ impl VaultRuntime {
         let (token, ttl) = self.fetch_token(rid).await?;
         let token: std::sync::Arc<str> = token.into();
         let refresh_at = Instant::now() + Duration::from_secs_f64(ttl.max(1) as f64 * REFRESH_AT);
-        *self.token.write().unwrap_or_else(|p| p.into_inner()) = Some(Cached { token: token.clone(), refresh_at });
+        *self.token.write() = Some(Cached { token: token.clone(), refresh_at });
         Ok(token)
     }
 

@@ -17,7 +17,7 @@
 //! is a host folder mounted at `/lab`, so lab.json, the CA bundle and the CLI config are plain
 //! files here. The container is removed when the [`HyokLab`] is dropped.
 
-use hyok_lab::{LabInfo, scenario};
+use hyok_lab_client::{LabInfo, scenario};
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},

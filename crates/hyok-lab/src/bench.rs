@@ -135,7 +135,7 @@ pub async fn chain(
             .and_then(|v| v.as_str())
             .ok_or("scenario did not capture vault_crypto_endpoint")?
             .to_string();
-        let info = crate::LabInfo::load(&dir).map_err(|e| e.to_string())?;
+        let info = hyok_lab_client::LabInfo::load(&dir).map_err(|e| e.to_string())?;
         let client = info.host_client()?;
         // Signatures stay valid for five minutes, so each worker reuses one signed request:
         // the load generator then does not spend the CPU on RSA that the lab needs.
@@ -148,7 +148,7 @@ pub async fn chain(
                 .body(Bytes::from(body.clone()))
                 .map_err(|e| e.to_string())?;
             let (k, id) = runner.signer().ok_or("no OCI signing key")?;
-            hyok_oci::sign_request(&mut req, k, id).map_err(|e| e.to_string())?;
+            hyok_oci_rest::sign_request(&mut req, k, id).map_err(|e| e.to_string())?;
             reqs.push(req);
         }
         // Warm up pools and token caches.

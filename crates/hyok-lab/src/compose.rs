@@ -20,17 +20,19 @@ use crate::{
     world::{ServiceConfig, WorldConfig},
 };
 use hyok_core::{
-    EventLog, HopEvent,
+    EventLog,
     client::{BoxFuture, Dial, DialError, Dialed, HttpClient, StaticDial},
     pki::LabCa,
     server::Server,
 };
-use hyok_dns::{DnsError, DnsServer, Resolution};
+use hyok_dns::{DnsError, Resolution};
+use hyok_dns_server::DnsServer;
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::Duration,
 };
 use tokio_util::sync::CancellationToken;
@@ -64,16 +66,9 @@ impl Role {
     }
 }
 
-/// Port (on the DNS container, offset from the port base) of Internet DNS.
-pub const DNS_INTERNET_OFFSET: u16 = 52;
-/// Port offset of the host resolver (every view).
-pub const DNS_HOST_OFFSET: u16 = 53;
-/// Port offset of the first VCN resolver; VCNs follow in name order.
-pub const DNS_VCN_OFFSET: u16 = 54;
-/// Port offset at which the host reaches the gateway's 443 in the compose topology.
-pub const GATEWAY_HOST_OFFSET: u16 = 50;
-/// Port of the API gateway data-plane agent (internal; the region's control plane calls it).
-pub const DATA_PLANE_PORT: u16 = 9443;
+pub use hyok_lab_client::ports::{
+    DATA_PLANE_PORT, DNS_HOST_OFFSET, DNS_INTERNET_OFFSET, DNS_VCN_OFFSET, GATEWAY_HOST_OFFSET,
+};
 
 /// Port offset of the resolver of `vcn` (VCNs in name order, as the lab numbers them).
 pub fn vcn_resolver_offset(cfg: &WorldConfig, vcn: &str) -> Option<u16> {
@@ -292,7 +287,7 @@ impl RegionClient {
 /// DNS answers from the region's model (the DNS container's source).
 struct RegionResolve(RegionClient);
 
-impl hyok_dns::Resolve for RegionResolve {
+impl hyok_dns_server::Resolve for RegionResolve {
     fn resolve(&self, resolver_id: &str, name: &str, rtype: &str) -> BoxFuture<'_, Result<Resolution, DnsError>> {
         let (rid, name, rtype) = (resolver_id.to_string(), name.to_string(), rtype.to_string());
         Box::pin(async move { self.0.resolve(&rid, &name, &rtype).await.map_err(DnsError::Unavailable) })
@@ -329,7 +324,7 @@ impl ContainerDial {
 
     async fn resolve(&self, host: &str) -> Result<Ipv4Addr, DialError> {
         let fail = |why: String| DialError::Dns(format!("cannot resolve {host} in {}: {why}", self.label));
-        match hyok_netsim::dial::query_a(self.dns_server, host).await {
+        match hyok_core::dns::query_a(self.dns_server, host).await {
             Ok(Ok(ips)) if !ips.is_empty() => Ok(ips[0]),
             Err(e) => Err(fail(e.to_string())),
             other => {
@@ -403,8 +398,7 @@ impl Standalone {
             s.shutdown().await;
         }
         if let Some(h) = self.host {
-            let servers: Vec<Server> =
-                h.servers.lock().unwrap_or_else(|p| p.into_inner()).drain(..).map(|(_, s)| s).collect();
+            let servers: Vec<Server> = h.servers.lock().drain(..).map(|(_, s)| s).collect();
             for s in servers {
                 s.shutdown().await;
             }
@@ -528,7 +522,7 @@ async fn serve_dns(opts: ServeOptions) -> Result<Standalone, LabError> {
     let cfg = opts.world()?;
     let ca = crate::lab::public_root(&opts.lab_dir)?;
     let region = RegionClient::new(opts.region, internal_token(&opts.lab_dir)?, ca.cert_pem())?;
-    let source: Arc<dyn hyok_dns::Resolve> = Arc::new(RegionResolve(region));
+    let source: Arc<dyn hyok_dns_server::Resolve> = Arc::new(RegionResolve(region));
     // Port base 0 (tests): free ports.
     let port = |offset: u16| any(if opts.port_base == 0 { 0 } else { opts.port_base.saturating_add(offset) });
     let mut names: Vec<&str> = cfg.vcns.iter().map(|v| v.name.as_str()).collect();
@@ -591,7 +585,7 @@ impl hyok_core::host::ServiceHost for ContainerHost {
             let real = listener.local_addr().map_err(|e| e.to_string())?;
             let server = hyok_core::server::serve(listener, router, Some(tls), self.token.child_token());
             tracing::info!(name = %ep.name, ip = %ep.ip, port = ep.port, "serving");
-            self.servers.lock().unwrap_or_else(|p| p.into_inner()).push(((ep.ip, ep.port), server));
+            self.servers.lock().push(((ep.ip, ep.port), server));
             Ok(real)
         })
     }
@@ -599,7 +593,7 @@ impl hyok_core::host::ServiceHost for ContainerHost {
     fn unhost(&self, ip: Ipv4Addr, port: u16) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let gone: Vec<Server> = {
-                let mut servers = self.servers.lock().unwrap_or_else(|p| p.into_inner());
+                let mut servers = self.servers.lock();
                 let (gone, keep): (Vec<_>, Vec<_>) = servers.drain(..).partition(|(k, _)| *k == (ip, port));
                 *servers = keep;
                 gone.into_iter().map(|(_, s)| s).collect()
@@ -657,11 +651,8 @@ async fn serve_api_gateway(opts: ServeOptions) -> Result<Standalone, LabError> {
 
 /// How soon a quiet container's last hop events reach its file.
 const EVENTS_FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// How much of each container's event file the region reads per query.
-const EVENTS_TAIL_BYTES: u64 = 8 * 1024 * 1024;
-
 fn events_file(lab_dir: &Path, role: Role) -> PathBuf {
-    lab_dir.join("compose").join(format!("events-{}.jsonl", role.name()))
+    hyok_lab_client::trace::container_events_file(lab_dir, role.name())
 }
 
 /// The hop log of a service container: also written to the shared lab dir, so that the
@@ -683,18 +674,6 @@ pub fn container_events(lab_dir: &Path, role: Role, token: &CancellationToken) -
         flusher.flush();
     });
     Ok(log)
-}
-
-/// Hop events the service containers recorded (all of `request_id`, or all recent ones).
-pub fn container_hops(lab_dir: &Path, request_id: Option<&str>) -> Vec<HopEvent> {
-    let mut hops = Vec::new();
-    for role in [Role::Identity, Role::Ctm, Role::ApiGateway, Role::Dns] {
-        let Ok(events) = hyok_core::events::read_jsonl_tail(&events_file(lab_dir, role), EVENTS_TAIL_BYTES) else {
-            continue;
-        };
-        hops.extend(events.into_iter().filter(|e| request_id.is_none_or(|id| e.request_id == id)));
-    }
-    hops
 }
 
 /// The region's answer to `GET /internal/dns/resolve`.

@@ -11,19 +11,19 @@ use axum::{
     routing::{get, post},
 };
 use hyok_core::{EventLog, client::HttpClient, pki::LabCa, server::Server};
-use hyok_dns::{DnsModel, DnsServer, model::INTERNET_VIEW};
+use hyok_dns::{DnsModel, model::INTERNET_VIEW};
+use hyok_dns_server::DnsServer;
+pub use hyok_lab_client::ports::{DEFAULT_PORT_BASE, DYNAMIC_PORT_OFFSET, DYNAMIC_PORTS};
 use hyok_netsim::{AddressBook, NetworkModel, VcnDial};
+use parking_lot::Mutex;
 use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddr},
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 use tokio_util::sync::CancellationToken;
-
-/// Default first real port of `hyok-lab up` (stable URLs for workshops).
-pub const DEFAULT_PORT_BASE: u16 = 17400;
 
 /// How to start a lab.
 #[derive(Debug, Clone)]
@@ -66,11 +66,6 @@ impl LabOptions {
 /// 127.0.0.1.
 pub const LOOPBACK: std::net::IpAddr = std::net::IpAddr::V4(Ipv4Addr::LOCALHOST);
 
-/// Offset from the port base of the first port for endpoints created at run time.
-pub const DYNAMIC_PORT_OFFSET: u16 = 100;
-/// How many run-time endpoints get fixed ports (publish base+100 .. base+199 from a container).
-pub const DYNAMIC_PORTS: u16 = 100;
-
 /// Errors starting a lab.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -83,7 +78,7 @@ pub enum LabError {
     Serve(#[from] hyok_core::server::ServeError),
     /// A DNS port is taken.
     #[error(transparent)]
-    Dns(#[from] hyok_dns::server::DnsServerError),
+    Dns(#[from] hyok_dns_server::DnsServerError),
     /// The lab dir cannot be written.
     #[error("lab dir {path}: {source}")]
     Io {
@@ -164,8 +159,8 @@ struct HostState {
 }
 
 impl LabHost {
-    fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn state(&self) -> parking_lot::MutexGuard<'_, HostState> {
+        self.state.lock()
     }
 
     /// A dialer for a host at `ip` in the lab: it resolves through its VCN's DNS server
@@ -519,7 +514,7 @@ impl Lab {
 
     /// Keep a server alive for the lab's lifetime.
     pub fn push_server(&self, s: Server) {
-        self.servers.lock().unwrap_or_else(|p| p.into_inner()).push(s);
+        self.servers.lock().push(s);
     }
 
     /// The token that stops the lab (the admin `/shutdown` cancels it).
@@ -556,7 +551,7 @@ impl Lab {
     pub fn mark_provisioned(&self, scenario: &str, until: Option<u32>) {
         let mut st = self.host.state();
         if let Some(info) = st.written.as_mut() {
-            info.provisioned = Some(crate::info::Provisioned { scenario: scenario.to_string(), until });
+            info.provisioned = Some(hyok_lab_client::info::Provisioned { scenario: scenario.to_string(), until });
             if let Err(e) = info.save() {
                 tracing::warn!(error = %e, "cannot rewrite lab.json");
             }
@@ -579,7 +574,7 @@ impl Lab {
     /// Stop every server and DNS server.
     pub async fn shutdown(&self) {
         self.token.cancel();
-        let servers: Vec<Server> = std::mem::take(&mut *self.servers.lock().unwrap_or_else(|p| p.into_inner()));
+        let servers: Vec<Server> = std::mem::take(&mut *self.servers.lock());
         for s in servers {
             s.shutdown().await;
         }
@@ -588,7 +583,7 @@ impl Lab {
             s.shutdown().await;
         }
         self.host.state().written = None;
-        let dns: Vec<DnsServer> = std::mem::take(&mut *self.dns_servers.lock().unwrap_or_else(|p| p.into_inner()));
+        let dns: Vec<DnsServer> = std::mem::take(&mut *self.dns_servers.lock());
         for d in dns {
             d.shutdown().await;
         }
@@ -678,9 +673,10 @@ fn admin_router(lab: Arc<Lab>) -> Router {
                 };
                 // In the compose topology other containers record their own hops.
                 let (dir, id) = (lab.opts.lab_dir.clone(), q.request_id.clone());
-                let theirs = tokio::task::spawn_blocking(move || crate::compose::container_hops(&dir, id.as_deref()))
-                    .await
-                    .unwrap_or_default();
+                let theirs =
+                    tokio::task::spawn_blocking(move || hyok_lab_client::trace::container_hops(&dir, id.as_deref()))
+                        .await
+                        .unwrap_or_default();
                 if !theirs.is_empty() {
                     events.extend(theirs);
                     events.sort_by_key(|e| e.ts_ms);

@@ -239,7 +239,7 @@ struct UpArgs {
 async fn up(args: UpArgs, scenario: Option<String>, until: Option<u32>) -> anyhow::Result<ExitCode> {
     let UpArgs { lab_dir, port_base, world, listen, advertise } = args;
     // Load the scenario first: a typo should fail before anything starts.
-    let scenario = scenario.map(|n| hyok_lab::scenario::load(&n)).transpose()?;
+    let scenario = scenario.map(|n| hyok_lab_client::scenario::load(&n)).transpose()?;
     let world = read_world(world)?;
     let started = std::time::Instant::now();
     eprintln!("hyok-lab: starting the lab in {}", lab_dir.display());
@@ -387,7 +387,7 @@ async fn status_cmd(lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
 }
 
 async fn check_cmd(lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
-    let report = hyok_lab::check::check(&lab_dir).await.map_err(anyhow::Error::msg)?;
+    let report = hyok_lab_client::check::check(&lab_dir).await.map_err(anyhow::Error::msg)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -400,11 +400,11 @@ async fn trace_cmd(lab_dir: PathBuf, request_id: Option<String>, last: bool, jso
     if request_id.is_none() && !last {
         anyhow::bail!("give a request id, or --last for the most recent request");
     }
-    let hops = hyok_lab::trace::load(&lab_dir, request_id.as_deref()).await.map_err(anyhow::Error::msg)?;
+    let hops = hyok_lab_client::trace::load(&lab_dir, request_id.as_deref()).await.map_err(anyhow::Error::msg)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&hops)?);
     } else {
-        print!("{}", hyok_lab::trace::render(&hops));
+        print!("{}", hyok_lab_client::trace::render(&hops));
     }
     Ok(if hops.is_empty() { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
@@ -429,30 +429,30 @@ async fn bench(concurrency: usize, seconds: u64) -> anyhow::Result<ExitCode> {
 }
 
 fn scenario_list() -> anyhow::Result<ExitCode> {
-    for (name, _) in hyok_lab::scenario::SHIPPED {
-        let s = hyok_lab::scenario::load(name)?;
+    for (name, _) in hyok_lab_client::scenario::SHIPPED {
+        let s = hyok_lab_client::scenario::load(name)?;
         let kind = if s.expect.is_some() { "misconfiguration" } else { "tutorial" };
         println!("{:<44} {:<16} {}", s.name, kind, s.title);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_task(t: &hyok_lab::scenario::TaskResult) {
-    let mark = if matches!(t.outcome, hyok_lab::scenario::Outcome::Passed) { "✓" } else { "✗" };
+fn print_task(t: &hyok_lab_client::scenario::TaskResult) {
+    let mark = if matches!(t.outcome, hyok_lab_client::scenario::Outcome::Passed) { "✓" } else { "✗" };
     eprintln!("  {mark} Task {:>2}  {:<72} {:>8.1} ms", t.number, t.title, t.millis);
 }
 
 async fn run_scenario(
     lab_dir: &std::path::Path,
-    scenario: &hyok_lab::scenario::Scenario,
+    scenario: &hyok_lab_client::scenario::Scenario,
     until: Option<u32>,
-) -> anyhow::Result<hyok_lab::scenario::Report> {
-    let mut runner = hyok_lab::scenario::Runner::new(lab_dir).map_err(anyhow::Error::msg)?;
+) -> anyhow::Result<hyok_lab_client::scenario::Report> {
+    let mut runner = hyok_lab_client::scenario::Runner::new(lab_dir).map_err(anyhow::Error::msg)?;
     Ok(runner.run(scenario, until, &print_task).await)
 }
 
 async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
-    let scenario = hyok_lab::scenario::load(&name)?;
+    let scenario = hyok_lab_client::scenario::load(&name)?;
     eprintln!("scenario {}: {}", scenario.name, scenario.title);
     let (report, fresh) = if LabInfo::path(&lab_dir).exists() {
         (run_scenario(&lab_dir, &scenario, until).await?, None)
@@ -473,7 +473,7 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
         (Some(p), _) => eprintln!("\nscenario {} did not pass:\n{p}", report.scenario),
     }
     if let Some(failed) = report.tasks.iter().find_map(|t| match &t.outcome {
-        hyok_lab::scenario::Outcome::Failed { explanation } => Some(explanation),
+        hyok_lab_client::scenario::Outcome::Failed { explanation } => Some(explanation),
         _ => None,
     }) && scenario.expect.is_some()
         && report.passed
@@ -490,7 +490,7 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
 async fn down(lab_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let info = match LabInfo::load(&lab_dir) {
         Ok(i) => i,
-        Err(hyok_lab::info::InfoError::NotRunning(_)) => {
+        Err(hyok_lab_client::info::InfoError::NotRunning(_)) => {
             eprintln!("no lab is running in {}", lab_dir.display());
             return Ok(ExitCode::SUCCESS);
         }

@@ -19,11 +19,11 @@ pub struct Handles {
     /// The identity domain.
     pub identity: Option<Arc<hyok_identity::IdentityDomain>>,
     /// The lab tenancy (user, API key).
-    pub tenancy: Option<hyok_oci::Tenancy>,
+    pub tenancy: Option<hyok_oci_rest::Tenancy>,
     /// Public keys allowed to sign OCI requests.
-    pub oci_keys: Option<hyok_oci::KeyStore>,
+    pub oci_keys: Option<hyok_oci_rest::KeyStore>,
     /// The OCI signature verifier shared by every OCI service.
-    pub verifier: Option<Arc<hyok_oci::SignatureVerifier>>,
+    pub verifier: Option<Arc<hyok_oci_rest::SignatureVerifier>>,
     /// The Certificates service.
     pub certificates: Option<hyok_oci::CertificatesService>,
     /// CipherTrust Manager in AMS.
@@ -39,8 +39,8 @@ pub struct Handles {
 /// RSA keys made on blocking threads at the start of `Lab::start`.
 pub struct KeyJobs {
     identity: tokio::task::JoinHandle<Result<Arc<hyok_identity::IdentityDomain>, hyok_identity::IdentityError>>,
-    oci_user: tokio::task::JoinHandle<Result<hyok_oci::ApiKey, hyok_oci::Error>>,
-    objectstorage_principal: tokio::task::JoinHandle<Result<hyok_oci::ApiKey, hyok_oci::Error>>,
+    oci_user: tokio::task::JoinHandle<Result<hyok_oci_rest::ApiKey, hyok_oci_rest::Error>>,
+    objectstorage_principal: tokio::task::JoinHandle<Result<hyok_oci_rest::ApiKey, hyok_oci_rest::Error>>,
 }
 
 impl KeyJobs {
@@ -50,8 +50,8 @@ impl KeyJobs {
             identity: tokio::task::spawn_blocking(|| {
                 hyok_identity::IdentityDomain::new(hyok_identity::IdentityConfig::random())
             }),
-            oci_user: tokio::task::spawn_blocking(hyok_oci::ApiKey::generate),
-            objectstorage_principal: tokio::task::spawn_blocking(hyok_oci::ApiKey::generate),
+            oci_user: tokio::task::spawn_blocking(hyok_oci_rest::ApiKey::generate),
+            objectstorage_principal: tokio::task::spawn_blocking(hyok_oci_rest::ApiKey::generate),
         }
     }
 }
@@ -168,13 +168,13 @@ pub async fn start_all(
 
     // The OCI tenancy, its user and API key; one verifier for every OCI service.
     let api_key = keys.oci_user.await.map_err(|e| svc_err("oci", e))?.map_err(|e| svc_err("oci", e))?;
-    let mut tenancy = hyok_oci::Tenancy::with_key("hyoklab", "hyok-lab", "lab-admin", api_key);
+    let mut tenancy = hyok_oci_rest::Tenancy::with_key("hyoklab", "hyok-lab", "lab-admin", api_key);
     tenancy.tenancy_id = tenancy_id.to_string();
     tenancy.compartment_id = compartment_id.to_string();
     tenancy.region = cfg.region.clone();
-    let oci_keys = hyok_oci::KeyStore::new();
+    let oci_keys = hyok_oci_rest::KeyStore::new();
     tenancy.register(&oci_keys);
-    let verifier = Arc::new(hyok_oci::SignatureVerifier::new(oci_keys.clone()));
+    let verifier = Arc::new(hyok_oci_rest::SignatureVerifier::new(oci_keys.clone()));
 
     let compartments = vec![tenancy_id.to_string(), compartment_id.to_string()];
 
@@ -310,20 +310,21 @@ pub async fn start_all(
 }
 
 /// Write the `oci` CLI config, key and env file into `<lab-dir>/oci/`, and list them in lab.json.
-fn write_oci_cli_config(lab: &mut Lab, tenancy: &hyok_oci::Tenancy) -> Result<(), LabError> {
+fn write_oci_cli_config(lab: &mut Lab, tenancy: &hyok_oci_rest::Tenancy) -> Result<(), LabError> {
     let dir = lab.opts.lab_dir.join("oci");
     let bundle = lab.opts.lab_dir.join(&lab.info.ca.bundle);
-    let endpoints: Vec<hyok_oci::tenancy::CliEndpoint> = lab
+    let endpoints: Vec<hyok_oci_rest::tenancy::CliEndpoint> = lab
         .info
         .services
         .iter()
         .filter_map(|s| {
             s.name
                 .strip_prefix("oci-")
-                .map(|n| hyok_oci::tenancy::CliEndpoint { name: n.to_string(), url: s.url.clone() })
+                .map(|n| hyok_oci_rest::tenancy::CliEndpoint { name: n.to_string(), url: s.url.clone() })
         })
         .collect();
-    let files = hyok_oci::write_cli_config(&dir, tenancy, Some(&bundle), &endpoints).map_err(|e| svc_err("oci", e))?;
+    let files =
+        hyok_oci_rest::write_cli_config(&dir, tenancy, Some(&bundle), &endpoints).map_err(|e| svc_err("oci", e))?;
     let rel = |p: &std::path::Path| {
         p.strip_prefix(&lab.opts.lab_dir).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
     };

@@ -1,9 +1,10 @@
 //! Virtual endpoints (`172.16.1.103:443`) mapped to the real sockets behind them.
 
+use parking_lot::RwLock;
 use std::{
     collections::HashMap,
     net::{Ipv4Addr, SocketAddr},
-    sync::{Arc, RwLock},
+    sync::Arc,
 };
 
 /// One registered endpoint.
@@ -37,20 +38,17 @@ impl AddressBook {
 
     /// Register `ip:port` as served by `service` at `real`.
     pub fn register(&self, ip: Ipv4Addr, port: u16, service: &str, real: SocketAddr) {
-        self.inner
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert((ip, port), Endpoint { service: service.to_string(), real });
+        self.inner.write().insert((ip, port), Endpoint { service: service.to_string(), real });
     }
 
     /// Remove an endpoint.
     pub fn unregister(&self, ip: Ipv4Addr, port: u16) {
-        self.inner.write().unwrap_or_else(|p| p.into_inner()).remove(&(ip, port));
+        self.inner.write().remove(&(ip, port));
     }
 
     /// The endpoint at `ip:port` (with direct fallback: the address itself when unregistered).
     pub fn lookup(&self, ip: Ipv4Addr, port: u16) -> Option<Endpoint> {
-        let found = self.inner.read().unwrap_or_else(|p| p.into_inner()).get(&(ip, port)).cloned();
+        let found = self.inner.read().get(&(ip, port)).cloned();
         found.or_else(|| {
             self.direct.then(|| Endpoint { service: "another host".into(), real: SocketAddr::from((ip, port)) })
         })
@@ -58,13 +56,7 @@ impl AddressBook {
 
     /// Every endpoint, sorted by address.
     pub fn all(&self) -> Vec<(Ipv4Addr, u16, Endpoint)> {
-        let mut v: Vec<_> = self
-            .inner
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .map(|((ip, port), e)| (*ip, *port, e.clone()))
-            .collect();
+        let mut v: Vec<_> = self.inner.read().iter().map(|((ip, port), e)| (*ip, *port, e.clone())).collect();
         v.sort_by_key(|(ip, port, _)| (*ip, *port));
         v
     }

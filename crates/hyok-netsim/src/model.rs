@@ -5,12 +5,13 @@
 //! both ends sit in the same subnet; no rule means no traffic.
 
 use ipnet::Ipv4Net;
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::{
     collections::{BTreeMap, VecDeque},
     net::Ipv4Addr,
     sync::{
-        Arc, RwLock,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
 };
@@ -458,13 +459,13 @@ impl NetworkModel {
         Self::default()
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.inner.read().unwrap_or_else(|p| p.into_inner())
+    fn read(&self) -> parking_lot::RwLockReadGuard<'_, State> {
+        self.inner.read()
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, State> {
+    fn write(&self) -> parking_lot::RwLockWriteGuard<'_, State> {
         self.epoch.fetch_add(1, Ordering::Relaxed);
-        self.inner.write().unwrap_or_else(|p| p.into_inner())
+        self.inner.write()
     }
 
     /// Changes whenever the model changes.

@@ -13,7 +13,8 @@ use http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use hyok_core::{client::HttpClient, host::Endpoint, host::ServiceHost};
 use hyok_objectstorage::{HOST, InProcessKms, ObjectStorage, OsConfig, OsDeps, crypto};
-use hyok_oci::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+
 use std::{net::Ipv4Addr, sync::Arc, time::Instant};
 
 const MIB: usize = 1024 * 1024;
@@ -189,8 +190,9 @@ async fn main() -> Result<(), BoxError> {
     )
     .with_timeout(std::time::Duration::from_secs(300));
 
-    let sign =
-        |req: &mut http::Request<Bytes>| hyok_oci::sign_request(req, tenancy.api_key.private_key(), &tenancy.key_id());
+    let sign = |req: &mut http::Request<Bytes>| {
+        hyok_oci_rest::sign_request(req, tenancy.api_key.private_key(), &tenancy.key_id())
+    };
     let mut req = Request::post(format!("https://{HOST}/n/frbench/b")).body(Bytes::from(serde_json::to_vec(
         &serde_json::json!({"name": "bench", "compartmentId": tenancy.compartment_id, "kmsKeyId": key}),
     )?))?;
@@ -211,7 +213,7 @@ async fn main() -> Result<(), BoxError> {
             .header("content-length", OBJECT.to_string())
             .body(())?
             .into_parts();
-        hyok_oci::sign_parts(&mut parts, None, tenancy.api_key.private_key(), &tenancy.key_id(), None)?;
+        hyok_oci_rest::sign_parts(&mut parts, None, tenancy.api_key.private_key(), &tenancy.key_id(), None)?;
         let cpu = cpu_secs();
         let started = Instant::now();
         let r = client.send(Request::from_parts(parts, Body::from(data.clone()))).await?;

@@ -21,12 +21,14 @@ use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt as _;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
-use hyok_core::{OciError, RequestId};
-use hyok_oci::{
+use hyok_core::RequestId;
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::{
     SignatureVerifier,
     conventions::{self, OciResult, PageQuery},
     tenancy::Principal,
 };
+
 use md5::{Digest as _, Md5};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -71,7 +73,7 @@ pub fn router(os: Arc<ObjectStorage>, verifier: Arc<SignatureVerifier>) -> Route
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
         .with_state(os);
-    hyok_oci::signing::protect(api, verifier).layer(axum::middleware::from_fn(hyok_core::request_id::layer))
+    hyok_oci_rest::signing::protect(api, verifier).layer(axum::middleware::from_fn(hyok_core::request_id::layer))
 }
 
 /// `/n/{ns}/b/{bucket}/o/{object...}`.
@@ -227,7 +229,7 @@ fn hv(s: &str) -> Option<HeaderValue> {
 
 fn http_date_ms(ms: i64) -> String {
     let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-    hyok_oci::signing::http_date(t)
+    hyok_oci_rest::signing::http_date(t)
 }
 
 fn oci_time_ms(ms: i64) -> String {
@@ -472,7 +474,7 @@ async fn list_buckets(
             v
         })
         .collect();
-    let (page, next) = conventions::paginate(&all, &PageQuery { limit: q.limit, page: q.page })?;
+    let (page, next) = conventions::paginate(&all, &PageQuery { limit: q.limit, page: q.page }, Clone::clone)?;
     let mut resp = Json(page).into_response();
     if let Some(n) = next.as_deref().and_then(hv) {
         resp.headers_mut().insert(conventions::NEXT_PAGE, n);

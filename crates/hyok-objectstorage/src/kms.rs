@@ -15,11 +15,12 @@ use hyok_core::{
     EventLog,
     client::{BoxFuture, Dial, HopName, HttpClient},
 };
+use parking_lot::Mutex;
 use serde_json::{Value, json};
 use std::{
     collections::HashMap,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::Duration,
@@ -128,7 +129,7 @@ pub fn crypto_endpoint(key_id: &str) -> Option<String> {
 pub struct HttpKmsClient {
     http: HttpClient,
     events: EventLog,
-    api_key: hyok_oci::ApiKey,
+    api_key: hyok_oci_rest::ApiKey,
     signing_key_id: String,
 }
 
@@ -146,7 +147,7 @@ impl HttpKmsClient {
     pub fn new(
         dial: Arc<dyn Dial>,
         public_ca_pem: &str,
-        api_key: hyok_oci::ApiKey,
+        api_key: hyok_oci_rest::ApiKey,
         signing_key_id: impl Into<String>,
         events: EventLog,
     ) -> Result<Self, crate::Error> {
@@ -183,7 +184,7 @@ impl HttpKmsClient {
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(Bytes::from(bytes))
             .map_err(|e| KmsFailure::Unreachable { detail: format!("cannot build the KMS request: {e}") })?;
-        hyok_oci::sign_request(&mut req, self.api_key.private_key(), &self.signing_key_id)
+        hyok_oci_rest::sign_request(&mut req, self.api_key.private_key(), &self.signing_key_id)
             .map_err(|e| KmsFailure::Unreachable { detail: format!("cannot sign the KMS request: {e}") })?;
         let mut req = req.map(Body::from);
         req.extensions_mut().insert(HopName(HOP.to_string()));
@@ -299,8 +300,8 @@ impl InProcessKms {
         Self::default()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, LocalKey>> {
-        self.keys.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<String, LocalKey>> {
+        self.keys.lock()
     }
 
     /// Create an enabled AES-256 key; returns its OCID.

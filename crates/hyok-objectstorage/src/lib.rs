@@ -19,11 +19,12 @@ mod store;
 pub use api::router;
 pub use kms::{DataKey, HttpKmsClient, InProcessKms, KmsClient, KmsFailure};
 
+use parking_lot::Mutex;
 use serde::Deserialize;
 use std::{
     collections::HashMap,
     path::PathBuf,
-    sync::{Arc, Mutex},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -32,7 +33,7 @@ pub const HOST: &str = "objectstorage.eu-frankfurt-1.oraclecloud.com";
 /// Default largest object accepted by PutObject.
 pub const DEFAULT_MAX_OBJECT_BYTES: u64 = 8 * 1024 * 1024 * 1024;
 
-/// Errors starting Object Storage (handlers answer with `hyok_core::OciError`).
+/// Errors starting Object Storage (handlers answer with `hyok_oci_rest::OciError`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -79,12 +80,12 @@ const DEK_CACHE_MAX: usize = 10_000;
 
 impl DekCache {
     fn get(&self, wrapped: &str) -> Option<[u8; 32]> {
-        let map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.map.lock();
         map.get(wrapped).filter(|(_, at)| at.elapsed() < self.ttl).map(|(k, _)| *k)
     }
 
     fn put(&self, wrapped: &str, key: [u8; 32]) {
-        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let mut map = self.map.lock();
         if map.len() >= DEK_CACHE_MAX {
             map.retain(|_, (_, at)| at.elapsed() < self.ttl);
             if map.len() >= DEK_CACHE_MAX {

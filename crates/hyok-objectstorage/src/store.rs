@@ -8,13 +8,13 @@
 //! Invariants: a sidecar always names a complete ciphertext file (data is renamed into place
 //! before its sidecar); files only ever hold ciphertext; index and disk change under one lock.
 
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use std::{
     collections::{BTreeMap, HashMap, HashSet},
     io::Write as _,
     path::{Path, PathBuf},
-    sync::Mutex,
 };
 
 /// A bucket as stored (and, in camelCase, as most of the OCI `Bucket` resource).
@@ -164,8 +164,8 @@ impl Store {
         Ok(Self { root: root.to_path_buf(), state: Mutex::new(state) })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, BucketState>> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock(&self) -> parking_lot::MutexGuard<'_, HashMap<String, BucketState>> {
+        self.state.lock()
     }
 
     /// A fresh path for an upload in progress.

@@ -6,13 +6,16 @@
 //! the one before it, and everything is within its validity. The private key is never returned
 //! by the API; the lab composer reads it with [`CertificatesService::tls_material`].
 
-use crate::{
+use hyok_oci_rest::RetryTokens;
+use hyok_oci_rest::{
     conventions::{
-        HasLifecycle, LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, Table, check_if_match, oci_now,
-        oci_time, paginate, parse_json, required, required_ocid, settle_after,
+        HasLifecycle, LifecycleState, OciResponse, OciResult, PageQuery, Table, check_if_match, oci_now, oci_time,
+        paginate, parse_json, required, required_ocid, settle_after,
     },
     signing::{self, SignatureVerifier},
 };
+use parking_lot::RwLock;
+
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
@@ -21,13 +24,13 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use hyok_core::OciError;
+use hyok_oci_rest::OciError;
 use serde::{Deserialize, Serialize};
 use std::{
     collections::{BTreeMap, HashMap},
     net::IpAddr,
     sync::{
-        Arc, RwLock,
+        Arc,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -384,12 +387,12 @@ impl std::fmt::Debug for CertificatesService {
     }
 }
 
-fn read<T>(t: &Table<T>) -> OciResult<std::sync::RwLockReadGuard<'_, HashMap<String, T>>> {
-    t.read().map_err(|_| OciError::internal("certificates table poisoned"))
+fn read<T>(t: &Table<T>) -> OciResult<parking_lot::RwLockReadGuard<'_, HashMap<String, T>>> {
+    Ok(t.read())
 }
 
-fn write<T>(t: &Table<T>) -> OciResult<std::sync::RwLockWriteGuard<'_, HashMap<String, T>>> {
-    t.write().map_err(|_| OciError::internal("certificates table poisoned"))
+fn write<T>(t: &Table<T>) -> OciResult<parking_lot::RwLockWriteGuard<'_, HashMap<String, T>>> {
+    Ok(t.write())
 }
 
 impl CertificatesService {
@@ -401,7 +404,7 @@ impl CertificatesService {
                 verifier,
                 bundles: Arc::new(RwLock::new(HashMap::new())),
                 certs: Arc::new(RwLock::new(HashMap::new())),
-                retry: RetryTokens::new(),
+                retry: RetryTokens::default(),
                 seq: AtomicU64::new(0),
             }),
         }
@@ -461,7 +464,7 @@ impl CertificatesService {
             let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
             map.insert(id.clone(), BundleRecord { resource: resource.clone(), pem: pem.to_string(), seq });
         }
-        settle_after(self.inner.bundles.clone(), id, self.delay(), Ok(()));
+        settle_after(&hyok_core::Clock::default(), self.inner.bundles.clone(), id, self.delay(), Ok(()));
         Ok(resource)
     }
 
@@ -475,7 +478,7 @@ impl CertificatesService {
 
     /// The PEM of an ACTIVE CA bundle (what a private endpoint or gateway trusts).
     pub fn ca_bundle_pem(&self, id: &str) -> Option<String> {
-        let map = self.inner.bundles.read().ok()?;
+        let map = self.inner.bundles.read();
         map.get(id).filter(|b| b.resource.lifecycle_state == LifecycleState::Active).map(|b| b.pem.clone())
     }
 
@@ -486,7 +489,7 @@ impl CertificatesService {
             .get_mut(id)
             .filter(|b| b.resource.lifecycle_state != LifecycleState::Deleted)
             .ok_or_else(|| OciError::not_found(format!("CA bundle {id} not found or not authorized")))?;
-        check_if_match(headers, &crate::conventions::etag_of(&b.resource))?;
+        check_if_match(headers, &hyok_oci_rest::conventions::etag_of(&b.resource))?;
         if b.resource.lifecycle_state != LifecycleState::Active {
             return Err(OciError::incorrect_state(format!(
                 "CA bundle {id} is {}",
@@ -561,7 +564,7 @@ impl CertificatesService {
             let seq = self.inner.seq.fetch_add(1, Ordering::Relaxed);
             map.insert(id.clone(), CertRecord { resource: resource.clone(), material: imported.material, seq });
         }
-        settle_after(self.inner.certs.clone(), id, self.delay(), Ok(()));
+        settle_after(&hyok_core::Clock::default(), self.inner.certs.clone(), id, self.delay(), Ok(()));
         Ok(resource)
     }
 
@@ -576,7 +579,7 @@ impl CertificatesService {
     /// The chain, key and key algorithm of an ACTIVE certificate, for the API gateway.
     /// `None` if unknown or not ACTIVE.
     pub fn tls_material(&self, cert_id: &str) -> Option<TlsMaterial> {
-        let map = self.inner.certs.read().ok()?;
+        let map = self.inner.certs.read();
         map.get(cert_id).filter(|c| c.resource.lifecycle_state == LifecycleState::Active).map(|c| c.material.clone())
     }
 
@@ -942,7 +945,7 @@ async fn list_ca_bundles_h(
             && (state.is_some() || b.lifecycle_state != LifecycleState::Deleted)
     })?;
     drop(map);
-    let (page, next) = paginate(&items, &page_of(&q))?;
+    let (page, next) = paginate(&items, &page_of(&q), Clone::clone)?;
     OciResponse::collection(&page, next)
 }
 
@@ -989,7 +992,7 @@ async fn list_certificates_h(
             && state.is_none_or(|st| st == c.lifecycle_state)
     })?;
     drop(map);
-    let (page, next) = paginate(&items, &page_of(&q))?;
+    let (page, next) = paginate(&items, &page_of(&q), Clone::clone)?;
     let summaries: Vec<serde_json::Value> = page.iter().map(Certificate::summary).collect();
     OciResponse::collection(&summaries, next)
 }

@@ -6,14 +6,7 @@
 //! next answer. Lifecycle: a created zone shows CREATING and an updated resolver UPDATING for
 //! `lifecycle_delay_ms`, computed at read time (no background task), then ACTIVE.
 
-use crate::{
-    conventions::{
-        LifecycleState, OciResponse, OciResult, PageQuery, RetryTokens, check_if_match, etag_of, oci_now, paginate,
-        parse_json,
-    },
-    network::{array_page, check_compartment, lifecycle_filter, not_modelled, oci_time_from, query, sort_rows},
-    signing::{self, SignatureVerifier},
-};
+use crate::network::{array_page, check_compartment, lifecycle_filter, not_modelled, oci_time_from, query, sort_rows};
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
@@ -22,17 +15,25 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use hyok_core::OciError;
 use hyok_dns::{
     DnsError, DnsModel, RecordData, ResolverInfo, ViewInfo, ZoneInfo,
     model::{RecordOp, normalize_name, validate_record},
 };
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::RetryTokens;
+use hyok_oci_rest::{
+    conventions::{
+        LifecycleState, OciResponse, OciResult, PageQuery, check_if_match, etag_of, oci_now, paginate, parse_json,
+    },
+    signing::{self, SignatureVerifier},
+};
 use md5::{Digest as _, Md5};
+use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex, RwLock},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -395,7 +396,7 @@ impl DnsApi {
                 config,
                 dns,
                 verifier,
-                retry: RetryTokens::new(),
+                retry: RetryTokens::default(),
                 meta: RwLock::new(HashMap::new()),
                 transitions: Mutex::new(HashMap::new()),
                 gate: Mutex::new(()),
@@ -408,8 +409,8 @@ impl DnsApi {
         &self.inner.dns
     }
 
-    fn gate(&self) -> OciResult<std::sync::MutexGuard<'_, ()>> {
-        self.inner.gate.lock().map_err(|_| OciError::internal("DNS API gate poisoned"))
+    fn gate(&self) -> OciResult<parking_lot::MutexGuard<'_, ()>> {
+        Ok(self.inner.gate.lock())
     }
 
     fn self_url(&self, kind: &str, id: &str) -> String {
@@ -417,11 +418,12 @@ impl DnsApi {
     }
 
     fn meta(&self, id: &str) -> Meta {
-        self.inner.meta.read().ok().and_then(|m| m.get(id).cloned()).unwrap_or_default()
+        self.inner.meta.read().get(id).cloned().unwrap_or_default()
     }
 
     fn update_meta(&self, id: &str, f: impl FnOnce(&mut Meta)) {
-        if let Ok(mut m) = self.inner.meta.write() {
+        {
+            let mut m = self.inner.meta.write();
             let e = m.entry(id.to_string()).or_default();
             f(e);
             e.time_updated = Some(oci_now());
@@ -429,7 +431,7 @@ impl DnsApi {
     }
 
     fn state(&self, id: &str) -> LifecycleState {
-        let Ok(mut t) = self.inner.transitions.lock() else { return LifecycleState::Active };
+        let mut t = self.inner.transitions.lock();
         match t.get(id) {
             Some((state, until)) if Instant::now() < *until => *state,
             Some(_) => {
@@ -445,7 +447,8 @@ impl DnsApi {
         if delay.is_zero() {
             return;
         }
-        if let Ok(mut t) = self.inner.transitions.lock() {
+        {
+            let mut t = self.inner.transitions.lock();
             t.insert(id.to_string(), (state, Instant::now() + delay));
         }
     }
@@ -592,7 +595,8 @@ impl DnsApi {
         let current = self.get_view(id)?;
         check_if_match(headers, &etag_of(&current))?;
         self.inner.dns.delete_view(id).map_err(dns_error)?;
-        if let Ok(mut m) = self.inner.meta.write() {
+        {
+            let mut m = self.inner.meta.write();
             m.remove(id);
         }
         Ok(())
@@ -1298,7 +1302,7 @@ fn records_response(api: &DnsApi, zone: &ZoneInfo, q: &RecordQuery, only_domain:
         if desc { o.reverse() } else { o }
     });
     let total = rows.len();
-    let (items, next) = paginate(&rows, &PageQuery { limit: q.limit.clone(), page: q.page.clone() })?;
+    let (items, next) = paginate(&rows, &PageQuery { limit: q.limit.clone(), page: q.page.clone() }, Clone::clone)?;
     let mut ok = OciResponse::collection(&items, next)?;
     ok.etag = Some(DnsApi::records_etag(zone));
     let mut resp = ok.into_response();

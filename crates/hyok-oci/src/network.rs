@@ -6,10 +6,12 @@
 //! An update goes straight into the model, which bumps its epoch, so the next connection the lab
 //! dials is checked against the new rules.
 
-use crate::{
+use hyok_oci_rest::{
     conventions::{OciResponse, OciResult, PageQuery, check_if_match, oci_time, paginate, parse_json, required_ocid},
     signing::{self, SignatureVerifier},
 };
+use parking_lot::{Mutex, RwLock};
+
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
@@ -18,15 +20,15 @@ use axum::{
 };
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
-use hyok_core::OciError;
 use hyok_dns::DnsModel;
 use hyok_netsim::{EgressRule, IngressRule, NetError, NetworkModel, SecurityList, Subnet, Vcn};
+use hyok_oci_rest::OciError;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::{
     collections::{BTreeMap, HashMap},
     net::Ipv4Addr,
-    sync::{Arc, Mutex, RwLock},
+    sync::Arc,
 };
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
@@ -435,7 +437,7 @@ impl NetworkApi {
     }
 
     fn tags_of(&self, id: &str) -> Tags {
-        self.inner.tags.read().ok().and_then(|m| m.get(id).cloned()).unwrap_or_default()
+        self.inner.tags.read().get(id).cloned().unwrap_or_default()
     }
 
     fn in_region(&self, vcn: &Vcn) -> bool {
@@ -559,14 +561,14 @@ impl NetworkApi {
         }
         let ingress = details.ingress_security_rules.map(parse_ingress).transpose()?;
         let egress = details.egress_security_rules.map(parse_egress).transpose()?;
-        let _gate = self.inner.gate.lock().map_err(|_| OciError::internal("network API gate poisoned"))?;
+        let _gate = self.inner.gate.lock();
         let current = self.get_security_list(id)?;
-        check_if_match(headers, &crate::conventions::etag_of(&current))?;
+        check_if_match(headers, &hyok_oci_rest::conventions::etag_of(&current))?;
         let (n_in, n_out) = (ingress.as_ref().map(Vec::len), egress.as_ref().map(Vec::len));
         let updated =
             self.inner.net.update_security_list(id, ingress, egress, details.display_name).map_err(net_error)?;
         if details.freeform_tags.is_some() || details.defined_tags.is_some() {
-            let mut tags = self.inner.tags.write().map_err(|_| OciError::internal("tag table poisoned"))?;
+            let mut tags = self.inner.tags.write();
             let entry = tags.entry(id.to_string()).or_default();
             if let Some(f) = details.freeform_tags {
                 entry.0 = f;
@@ -648,7 +650,7 @@ fn page<T: Serialize + Clone>(
 /// One page of a list whose body is a bare JSON array, as core and DNS lists are (the SDKs
 /// read `list[Vcn]`, not `{items}`), with `opc-next-page`.
 pub(crate) fn array_page<T: Serialize + Clone>(rows: &[T], q: &PageQuery) -> OciResult<OciResponse> {
-    let (items, next) = paginate(rows, q)?;
+    let (items, next) = paginate(rows, q, Clone::clone)?;
     let body = serde_json::to_value(&items).map_err(OciError::internal)?;
     Ok(OciResponse { status: StatusCode::OK, body, etag: None, next_page: next })
 }

@@ -67,7 +67,7 @@ pub async fn serve_tls_at(
 /// applies. Use the real lab (`hyok_lab::Lab`) to test policy.
 #[derive(Clone)]
 pub struct LoopbackHost {
-    inner: std::sync::Arc<std::sync::Mutex<LoopbackState>>,
+    inner: std::sync::Arc<parking_lot::Mutex<LoopbackState>>,
     events: hyok_core::EventLog,
     ca: std::sync::Arc<hyok_core::pki::LabCa>,
 }
@@ -91,18 +91,18 @@ impl LoopbackHost {
 
     /// Pin a name (or virtual IP) and port to a real socket, e.g. a peer started by the test.
     pub fn pin(&self, host: &str, port: u16, real: std::net::SocketAddr) {
-        self.inner.lock().expect("lock").pins.insert((host.to_ascii_lowercase(), port), real);
+        self.inner.lock().pins.insert((host.to_ascii_lowercase(), port), real);
     }
 
     /// The real socket behind `host:port`, if pinned or hosted.
     pub fn real(&self, host: &str, port: u16) -> Option<std::net::SocketAddr> {
-        self.inner.lock().expect("lock").pins.get(&(host.to_ascii_lowercase(), port)).copied()
+        self.inner.lock().pins.get(&(host.to_ascii_lowercase(), port)).copied()
     }
 
     /// A dial that follows the pins.
     pub fn dial(&self) -> hyok_core::client::StaticDial {
         let mut d = hyok_core::client::StaticDial::new();
-        for ((h, p), real) in self.inner.lock().expect("lock").pins.iter() {
+        for ((h, p), real) in self.inner.lock().pins.iter() {
             d = d.pin(h, *p, *real);
         }
         d
@@ -144,7 +144,7 @@ impl hyok_core::host::ServiceHost for LoopbackHost {
             let listener = hyok_core::server::bind(([127, 0, 0, 1], 0).into()).await.map_err(|e| e.to_string())?;
             let real = listener.local_addr().map_err(|e| e.to_string())?;
             let server = hyok_core::server::serve(listener, router, Some(tls), Default::default());
-            let mut s = self.inner.lock().map_err(|e| e.to_string())?;
+            let mut s = self.inner.lock();
             s.pins.insert((endpoint.host.to_ascii_lowercase(), endpoint.port), real);
             s.pins.insert((endpoint.ip.to_string(), endpoint.port), real);
             s.servers.insert((endpoint.ip, endpoint.port), server);
@@ -154,7 +154,7 @@ impl hyok_core::host::ServiceHost for LoopbackHost {
 
     fn unhost(&self, ip: std::net::Ipv4Addr, port: u16) -> hyok_core::client::BoxFuture<'_, ()> {
         Box::pin(async move {
-            let server = self.inner.lock().ok().and_then(|mut s| s.servers.remove(&(ip, port)));
+            let server = self.inner.lock().servers.remove(&(ip, port));
             if let Some(server) = server {
                 server.shutdown().await;
             }

@@ -18,9 +18,10 @@ use hyok_core::{
 };
 use hyok_netsim::NetworkModel;
 use hyok_oci::{
-    ApiKey, CertificatesConfig, CertificatesService, KeyStore, SignatureVerifier, Tenancy,
+    CertificatesConfig, CertificatesService,
     certificates::{CertificateConfig, CreateCaBundleDetails, CreateCertificateDetails},
 };
+use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
 use hyok_test_support::{LoopbackHost, eventually};
 use serde_json::{Value, json};
 use std::{
@@ -42,7 +43,7 @@ fn gateway_key_pem() -> String {
     static KEY: OnceLock<String> = OnceLock::new();
     KEY.get_or_init(|| {
         use rsa::pkcs8::{EncodePrivateKey, LineEnding};
-        let k = hyok_oci::tenancy::generate_rsa_key(2048).expect("rsa");
+        let k = hyok_oci_rest::tenancy::generate_rsa_key(2048).expect("rsa");
         k.to_pkcs8_pem(LineEnding::LF).expect("pem").to_string()
     })
     .clone()
@@ -253,7 +254,8 @@ impl Lab {
 
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         let mut req = self.request(method, path, body);
-        hyok_oci::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
+            .expect("sign");
         self.send(req).await
     }
 
@@ -553,7 +555,7 @@ async fn unresolvable_backend_fails_the_deployment_until_the_name_resolves() {
     // If-match is honoured on the update.
     let mut stale = lab.request(Method::PUT, &format!("/deployments/{dep_id}"), Some(&json!({})));
     stale.headers_mut().insert("if-match", http::HeaderValue::from_static("not-the-etag"));
-    hyok_oci::sign_request(&mut stale, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut stale, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     lab.send(stale).await.assert_error(StatusCode::PRECONDITION_FAILED, "NoEtagMatch", "if-match");
 
     let upd = lab.call(Method::PUT, &format!("/deployments/{dep_id}"), Some(&json!({}))).await;
@@ -669,7 +671,7 @@ async fn retry_token_replays_the_create() {
     for _ in 0..2 {
         let mut req = lab.request(Method::POST, "/gateways", Some(&body));
         req.headers_mut().insert("opc-retry-token", http::HeaderValue::from_static("gw-create-1"));
-        hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
         let r = lab.send(req).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
         ids.push((r.id(), r.work_request()));
@@ -715,11 +717,11 @@ async fn official_cli_creates_a_gateway_and_a_deployment() {
     std::fs::write(&ca_path, lab.web_ca.cert_pem()).expect("ca");
     std::fs::write(dir.join("spec.json"), serde_json::to_vec_pretty(&tutorial_spec()).expect("json")).expect("spec");
     let endpoint = format!("https://127.0.0.1:{}", lab.server.local_addr.port());
-    hyok_oci::write_cli_config(
+    hyok_oci_rest::write_cli_config(
         &dir,
         &lab.tenancy,
         Some(&ca_path),
-        &[hyok_oci::tenancy::CliEndpoint { name: "apigateway".into(), url: endpoint }],
+        &[hyok_oci_rest::tenancy::CliEndpoint { name: "apigateway".into(), url: endpoint }],
     )
     .expect("cli config");
     let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oci-cli/apigateway.sh");

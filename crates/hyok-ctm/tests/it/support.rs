@@ -19,9 +19,10 @@ use hyok_core::{
 };
 use hyok_ctm::{Ctm, CtmConfig, router};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use parking_lot::RwLock;
 use serde_json::{Value, json};
 use std::sync::{
-    Arc, OnceLock, RwLock,
+    Arc, OnceLock,
     atomic::{AtomicUsize, Ordering},
 };
 use tokio_util::sync::CancellationToken;
@@ -92,7 +93,7 @@ async fn jwks(State(s): State<IdpState>, headers: HeaderMap) -> Response {
             return (StatusCode::UNAUTHORIZED, Json(json!({"detail": "authentication required"}))).into_response();
         }
     }
-    let keys = s.jwks.read().expect("jwks lock").clone();
+    let keys = s.jwks.read().clone();
     Json(json!({ "keys": keys })).into_response()
 }
 

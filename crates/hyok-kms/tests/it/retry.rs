@@ -5,8 +5,9 @@ use crate::support::{World, client_app_body, resource_app_body};
 use axum::{Json, Router, extract::State, http::StatusCode, response::IntoResponse, routing::get};
 use hyok_core::host::ServiceHost as _;
 use hyok_kms::{HOP_TOKEN, HOP_VENDOR};
+use parking_lot::Mutex;
 use serde_json::json;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 const DOUBLE_IP: &str = "172.16.1.110";
 
@@ -19,7 +20,7 @@ async fn metadata(State(seen): State<Seen>, headers: axum::http::HeaderMap) -> a
     else {
         return (StatusCode::UNAUTHORIZED, Json(json!({"code": "401", "message": "missing token"}))).into_response();
     };
-    let mut s = seen.lock().expect("seen");
+    let mut s = seen.lock();
     s.push(token.to_string());
     // The first token ever presented is refused, as after a key rotation at the vendor.
     if s.len() == 1 {
@@ -54,7 +55,7 @@ async fn vendor_401_refreshes_the_token_once_and_gateway_404_is_named() {
     let v = w.vault_settled(pe_id, "https://172.16.1.110/ekm/v1/vaults/v1", &client).await;
     assert_eq!(v["lifecycleState"], "ACTIVE", "{v}");
     assert_eq!(v["externalKeyManagerMetadataSummary"]["vendor"], "Test Double");
-    let tokens = seen.lock().expect("seen").clone();
+    let tokens = seen.lock().clone();
     assert_eq!(tokens.len(), 2);
     assert_ne!(tokens[0], tokens[1], "the retry used a fresh token");
     let events = w.host.events().last(10_000);

@@ -16,7 +16,8 @@ use hyok_ctm::{Ctm, CtmConfig};
 use hyok_identity::{IdentityConfig, IdentityDomain};
 use hyok_kms::{KmsDeps, KmsService};
 use hyok_netsim::NetworkModel;
-use hyok_oci::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+
 use hyok_test_support::{LoopbackHost, eventually};
 use serde_json::{Value, json};
 use std::{
@@ -74,7 +75,7 @@ pub struct World {
     pub ctm_key_id: String,
     pub http: HttpClient,
     /// Every response body seen by [`World::send`], for the "secret never returned" check.
-    pub bodies: Arc<std::sync::Mutex<Vec<String>>>,
+    pub bodies: Arc<parking_lot::Mutex<Vec<String>>>,
     _servers: Vec<Server>,
 }
 
@@ -329,12 +330,13 @@ impl World {
         }
         let mut req = b.body(body.unwrap_or_default()).expect("request");
         if sign {
-            hyok_oci::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id()).expect("sign");
+            hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
+                .expect("sign");
         }
         let (parts, bytes) = req.into_parts();
         let resp = http.send(Request::from_parts(parts, Body::from(bytes))).await.expect("send over TLS");
         let text = String::from_utf8_lossy(resp.body()).into_owned();
-        self.bodies.lock().expect("bodies").push(text.clone());
+        self.bodies.lock().push(text.clone());
         Resp {
             status: resp.status(),
             headers: resp.headers().clone(),

@@ -42,8 +42,8 @@ fn up_status_down() {
         .expect("spawn up");
     assert!(wait_for_file(&lab_dir.join("lab.json"), hyok_test_support::patience()), "lab.json never appeared");
 
-    let info = hyok_lab::LabInfo::load(&lab_dir).expect("lab.json parses");
-    assert_eq!(info.schema, hyok_lab::info::SCHEMA);
+    let info = hyok_lab_client::LabInfo::load(&lab_dir).expect("lab.json parses");
+    assert_eq!(info.schema, hyok_lab_client::info::SCHEMA);
     assert_eq!(info.pid, up.id());
     assert!(lab_dir.join(&info.ca.bundle).exists());
     assert_eq!(info.dns.vcn_resolvers.len(), 4);
@@ -116,7 +116,7 @@ fn up_with_a_scenario_starts_mid_way() {
     let deadline = Instant::now() + hyok_test_support::patience() * 4;
     let mut provisioned = false;
     while Instant::now() < deadline {
-        if let Ok(info) = hyok_lab::LabInfo::load(&lab_dir)
+        if let Ok(info) = hyok_lab_client::LabInfo::load(&lab_dir)
             && info.provisioned.is_some()
         {
             assert!(info.services.iter().any(|s| s.created && s.kind == "api-gateway"), "Task 6's gateway");

@@ -49,9 +49,9 @@ async fn the_dns_service_answers_from_the_regions_model() {
     assert_eq!(servers.len(), 2 + 4, "Internet, host and four VCN resolvers: {servers:?}");
 
     // The hub's view answers for CTM; spoke A has no view attached yet (Task 2).
-    let hub = hyok_netsim::dial::query_a(at("vcn:fra-hub-vcn"), "ctm1.oci-thales.lab").await.expect("answer");
+    let hub = hyok_core::dns::query_a(at("vcn:fra-hub-vcn"), "ctm1.oci-thales.lab").await.expect("answer");
     assert_eq!(hub, Ok(vec!["10.222.10.21".parse::<Ipv4Addr>().expect("ip")]));
-    let spoke = hyok_netsim::dial::query_a(at("vcn:fra-spoke-a-vcn"), "ctm1.oci-thales.lab").await.expect("answer");
+    let spoke = hyok_core::dns::query_a(at("vcn:fra-spoke-a-vcn"), "ctm1.oci-thales.lab").await.expect("answer");
     assert!(spoke.is_err(), "{spoke:?}");
 
     // A container in spoke A cannot resolve CTM, and is told why by the region's model.
@@ -119,7 +119,7 @@ async fn hops_recorded_in_other_containers_show_in_the_regions_events_and_trace(
     });
 
     // The region's admin API merges it in, over HTTP with its token; without it, 401.
-    let info = hyok_lab::LabInfo::load(&r.dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(&r.dir).expect("lab.json");
     let client = info.host_client().expect("client");
     let auth = format!("Bearer {}", info.admin.token);
     let url = format!("{}/events?request_id={rid}", info.admin.url);
@@ -142,13 +142,13 @@ async fn hops_recorded_in_other_containers_show_in_the_regions_events_and_trace(
     assert!(recent.len() <= 3 && recent.iter().any(|h| h.request_id == rid), "{recent:?}");
 
     // The trainer's view names the hop inside the gateway container as where it failed.
-    let text = hyok_lab::trace::render(&hyok_lab::trace::load(&r.dir, Some(&rid)).await.expect("trace"));
+    let text = hyok_lab_client::trace::render(&hyok_lab_client::trace::load(&r.dir, Some(&rid)).await.expect("trace"));
     assert!(text.contains("where it failed: API gateway → backend — CipherTrust Manager refused the token"), "{text}");
 
     token.cancel();
     r.lab.shutdown().await;
     // With the region down, trace reads the files.
-    let hops = hyok_lab::trace::load(&r.dir, Some(&rid)).await.expect("trace from files");
+    let hops = hyok_lab_client::trace::load(&r.dir, Some(&rid)).await.expect("trace from files");
     assert_eq!(hops.len(), 1, "{hops:?}");
     let _ = std::fs::remove_dir_all(&r.dir);
 }

@@ -44,7 +44,7 @@ json = {}
 wait = { path = "/20190501/deployments/{{deployment_id}}", field = "/lifecycleState", until = "ACTIVE", fail_on = ["FAILED"], details = "/lifecycleDetails" }
 "#;
 
-fn failure(report: &hyok_lab::scenario::Report) -> String {
+fn failure(report: &hyok_lab_client::scenario::Report) -> String {
     report.problem.clone().unwrap_or_default()
 }
 

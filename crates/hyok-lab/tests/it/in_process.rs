@@ -38,16 +38,16 @@ async fn trace_explains_a_failed_hop() {
     req.extensions_mut().insert(hyok_core::client::HopName("private endpoint → API gateway".into()));
     client.send(req).await.expect_err("spoke A cannot resolve the gateway before Task 2");
 
-    let hops = hyok_lab::trace::load(&dir, Some("trace-test-1")).await.expect("trace");
+    let hops = hyok_lab_client::trace::load(&dir, Some("trace-test-1")).await.expect("trace");
     assert_eq!(hops.len(), 1);
     assert_eq!(hops[0].outcome, hyok_core::Outcome::DnsFailed);
-    let text = hyok_lab::trace::render(&hops);
+    let text = hyok_lab_client::trace::render(&hops);
     assert!(text.contains("private endpoint → API gateway"), "{text}");
     assert!(text.contains("cannot resolve oci-api-gw.oci-thales.lab in VCN fra-spoke-a-vcn"), "{text}");
     assert!(text.contains("where it failed"), "{text}");
     // --last finds the same request, and the file works once the lab is down.
     lab.shutdown().await;
-    let last = hyok_lab::trace::load(&dir, None).await.expect("trace from file");
+    let last = hyok_lab_client::trace::load(&dir, None).await.expect("trace from file");
     assert_eq!(last, hops);
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -71,7 +71,7 @@ async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
         port: 443,
     };
     lab.host.host(ep, router, tls).await.expect("hosted");
-    let info = hyok_lab::LabInfo::load(&dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(&dir).expect("lab.json");
     let created = info.service("api-gateway test").expect("listed in lab.json");
     assert!(created.created);
     // The private endpoint's address in the same subnet is denied by the default security list.
@@ -84,7 +84,7 @@ async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
     let e = hub.send(req()).await.expect_err("denied too");
     assert!(e.to_string().contains("from 10.10.1.9"), "{e}");
     lab.host.unhost("172.16.1.103".parse().expect("ip"), 443).await;
-    let info = hyok_lab::LabInfo::load(&dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(&dir).expect("lab.json");
     assert!(info.service("api-gateway test").is_none());
     lab.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);

@@ -5,7 +5,8 @@ use hyok_core::{
     client::{ClientError, DialError, HttpClient},
     pki::LabCa,
 };
-use hyok_dns::{DnsModel, DnsServer, RecordData, model::RecordOp};
+use hyok_dns::{DnsModel, RecordData, model::RecordOp};
+use hyok_dns_server::DnsServer;
 use hyok_netsim::{AddressBook, IngressRule, NetworkModel, VcnDial, dial::query_a};
 use std::net::Ipv4Addr;
 

@@ -6,15 +6,15 @@ use axum::{Json, Router, extract::State, response::IntoResponse, routing::post};
 use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode};
-use hyok_core::{OciError, Outcome, host::Endpoint, host::ServiceHost};
+use hyok_core::{Outcome, host::Endpoint, host::ServiceHost};
 use hyok_objectstorage::{HttpKmsClient, InProcessKms, KmsFailure, kms};
-use hyok_oci::{KeyStore, SignatureVerifier, signing::SignatureHeader};
+use hyok_oci_rest::OciError;
+use hyok_oci_rest::{KeyStore, SignatureVerifier, signing::SignatureHeader};
+use parking_lot::Mutex;
+
 use hyok_test_support::LoopbackHost;
 use serde_json::{Value, json};
-use std::{
-    net::Ipv4Addr,
-    sync::{Arc, Mutex},
-};
+use std::{net::Ipv4Addr, sync::Arc};
 
 const KMS_IP: Ipv4Addr = Ipv4Addr::new(134, 70, 30, 5);
 
@@ -47,7 +47,7 @@ fn failure(f: KmsFailure) -> OciError {
 fn record(fake: &FakeKms, op: &str, headers: &HeaderMap, body: &Value) {
     let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or_default();
     let sig = SignatureHeader::parse(auth).expect("signature header");
-    fake.seen.lock().expect("lock").push(Seen {
+    fake.seen.lock().push(Seen {
         op: op.into(),
         signed: sig.headers,
         key_id: sig.key_id,
@@ -99,7 +99,7 @@ async fn object_storage_uses_a_real_kms_crypto_endpoint_over_https() {
         .route("/20180608/generateDataEncryptionKey", post(generate))
         .route("/20180608/decrypt", post(decrypt))
         .with_state(fake.clone());
-    let app = hyok_oci::signing::protect(app, Arc::new(SignatureVerifier::new(keys)));
+    let app = hyok_oci_rest::signing::protect(app, Arc::new(SignatureVerifier::new(keys)));
     let cert = host.public_ca().issue_server(&[&kms_host]).expect("cert");
     let tls = hyok_core::tls::server_config(&cert.chain_pem(), &cert.key_pem).expect("tls");
     let ep =
@@ -125,7 +125,7 @@ async fn object_storage_uses_a_real_kms_crypto_endpoint_over_https() {
     assert_eq!(get.status(), StatusCode::OK);
     assert!(get.body() == &data);
 
-    let seen = fake.seen.lock().expect("lock").clone();
+    let seen = fake.seen.lock().clone();
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(seen[0].op, "generateDataEncryptionKey");
     assert_eq!(seen[0].include_plaintext, Some(false), "the create-time check asks for no key material");

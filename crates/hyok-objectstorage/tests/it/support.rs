@@ -6,7 +6,8 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use hyok_core::{client::HttpClient, host::Endpoint, host::ServiceHost};
 use hyok_objectstorage::{HOST, InProcessKms, KmsClient, ObjectStorage, OsConfig, OsDeps};
-use hyok_oci::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+
 use hyok_test_support::LoopbackHost;
 use serde_json::Value;
 use std::{
@@ -119,7 +120,8 @@ impl Lab {
             req = req.header(*k, *v);
         }
         let mut req = req.body(bytes).expect("request");
-        hyok_oci::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
+            .expect("sign");
         self.send(req.map(Body::from)).await
     }
 
@@ -133,7 +135,7 @@ impl Lab {
             let name = http::HeaderName::try_from(*k).expect("name");
             parts.headers.insert(name, http::HeaderValue::from_str(v).expect("value"));
         }
-        hyok_oci::sign_parts(&mut parts, None, self.tenancy.api_key.private_key(), &self.tenancy.key_id(), None)
+        hyok_oci_rest::sign_parts(&mut parts, None, self.tenancy.api_key.private_key(), &self.tenancy.key_id(), None)
             .expect("sign");
         self.send(Request::from_parts(parts, Body::from(data))).await
     }
@@ -154,7 +156,8 @@ impl Lab {
             b = b.header(*k, *v);
         }
         let mut req = b.body(Bytes::new()).expect("request");
-        hyok_oci::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
+            .expect("sign");
         self.client.send(req.map(Body::from)).await.map_err(|e| e.to_string())
     }
 

@@ -41,12 +41,12 @@ async fn ca_bundle_is_created_and_becomes_active() {
     // A stale if-match is refused; the current etag (from GET) deletes it.
     let mut req = lab.request(Method::DELETE, &format!("/caBundles/{id}"), None);
     req.headers_mut().insert("if-match", http::HeaderValue::from_static("stale"));
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     lab.send(req).await.assert_error(StatusCode::PRECONDITION_FAILED, "NoEtagMatch", "if-match");
     let etag = lab.call(Method::GET, &format!("/caBundles/{id}"), None).await.headers["etag"].clone();
     let mut req = lab.request(Method::DELETE, &format!("/caBundles/{id}"), None);
     req.headers_mut().insert("if-match", etag);
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     let r = lab.send(req).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = lab.call(Method::GET, &format!("/caBundles?compartmentId={}", lab.tenancy.compartment_id), None).await;
@@ -92,7 +92,7 @@ async fn ca_bundle_errors() {
     // Syntax error in JSON.
     let mut req = lab.request(Method::POST, "/caBundles", None);
     *req.body_mut() = bytes::Bytes::from_static(b"{\"name\":");
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     lab.send(req).await.assert_error(StatusCode::BAD_REQUEST, "CannotParseRequest", "not valid JSON");
 }
 

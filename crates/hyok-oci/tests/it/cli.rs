@@ -2,7 +2,8 @@
 //! (`OCI_CLI=/path/to/oci`, or /work/venv-oci/bin/oci, or `oci` on PATH). Skipped otherwise.
 
 use crate::{pki, support::Lab};
-use hyok_oci::{CertificatesConfig, KeyAlgorithm, tenancy::CliEndpoint};
+use hyok_oci::{CertificatesConfig, KeyAlgorithm};
+use hyok_oci_rest::tenancy::CliEndpoint;
 use std::{path::PathBuf, process::Command, time::Duration};
 
 pub fn find_cli() -> Option<PathBuf> {
@@ -38,7 +39,7 @@ async fn official_cli_creates_a_ca_bundle_and_imports_a_certificate() {
     let ca_path = dir.join("lab-root.pem");
     std::fs::write(&ca_path, lab.ca.cert_pem()).expect("ca");
     let endpoint = format!("https://127.0.0.1:{}", lab.server.local_addr.port());
-    hyok_oci::write_cli_config(
+    hyok_oci_rest::write_cli_config(
         &dir,
         &lab.tenancy,
         Some(&ca_path),

@@ -3,8 +3,9 @@
 
 use crate::network::World;
 use http::{Method, StatusCode};
-use hyok_dns::{DnsServer, Resolution};
-use hyok_oci::tenancy::CliEndpoint;
+use hyok_dns::Resolution;
+use hyok_dns_server::DnsServer;
+use hyok_oci_rest::tenancy::CliEndpoint;
 use serde_json::{Value, json};
 use std::{net::Ipv4Addr, path::PathBuf, time::Duration};
 
@@ -51,7 +52,7 @@ async fn views_zones_and_records_crud() {
             Some(&json!({"compartmentId": c, "displayName": "spoke-b-view"})),
         );
         req.headers_mut().insert("opc-retry-token", http::HeaderValue::from_static("view-token-1"));
-        hyok_oci::sign_request(&mut req, w.tenancy.api_key.private_key(), &w.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, w.tenancy.api_key.private_key(), &w.tenancy.key_id()).expect("sign");
         req
     };
     let r = w.send(create_view()).await;
@@ -284,7 +285,7 @@ async fn attaching_the_hub_view_to_the_spoke_resolver_changes_live_dns() {
         .await
         .expect("dns server");
     let host = "ctm1.oci-thales.lab";
-    let before = hyok_netsim::dial::query_a(dns_server.local_addr, host).await.expect("dns answer");
+    let before = hyok_core::dns::query_a(dns_server.local_addr, host).await.expect("dns answer");
     let code = before.expect_err("NXDOMAIN before the hub view is attached");
     assert!(format!("{code:?}").contains("NXDomain"), "{code:?}");
     assert!(matches!(w.dns.resolve(&w.spoke_resolver, host, "A").expect("r"), Resolution::NxDomain { .. }));
@@ -310,7 +311,7 @@ async fn attaching_the_hub_view_to_the_spoke_resolver_changes_live_dns() {
     assert_eq!(r.json["lifecycleState"], "UPDATING");
     assert_eq!(r.json["attachedViews"], json!([{"viewId": w.hub_view}]));
     // Live at once, on the wire and in the model.
-    let after = hyok_netsim::dial::query_a(dns_server.local_addr, host).await.expect("dns answer");
+    let after = hyok_core::dns::query_a(dns_server.local_addr, host).await.expect("dns answer");
     assert_eq!(after.expect("answer"), vec!["10.222.10.21".parse::<Ipv4Addr>().expect("ip")]);
     let ans = w.dns.resolve(&w.spoke_resolver, host, "A").expect("resolve");
     assert_eq!(ans.first_ipv4(), Some("10.222.10.21".parse().expect("ip")));
@@ -354,7 +355,7 @@ async fn attaching_the_hub_view_to_the_spoke_resolver_changes_live_dns() {
     // Detaching (an empty list replaces the old one) takes the name away again.
     let r = w.dns(Method::PUT, &format!("/resolvers/{}", w.spoke_resolver), Some(&json!({"attachedViews": []}))).await;
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
-    let gone = hyok_netsim::dial::query_a(dns_server.local_addr, host).await.expect("dns answer");
+    let gone = hyok_core::dns::query_a(dns_server.local_addr, host).await.expect("dns answer");
     assert!(gone.is_err(), "{gone:?}");
     dns_server.shutdown().await;
 }
@@ -462,7 +463,7 @@ async fn official_cli_updates_security_list_and_private_dns() {
         CliEndpoint { name: "network".into(), url: format!("https://127.0.0.1:{}", w.iaas.local_addr.port()) },
         CliEndpoint { name: "dns".into(), url: format!("https://127.0.0.1:{}", w.dns_server.local_addr.port()) },
     ];
-    hyok_oci::write_cli_config(&dir, &w.tenancy, Some(&ca_path), &endpoints).expect("config");
+    hyok_oci_rest::write_cli_config(&dir, &w.tenancy, Some(&ca_path), &endpoints).expect("config");
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oci-cli/network_dns.sh");
     let (client, gw) = (crate::network::ip("172.16.1.104"), crate::network::ip("172.16.1.103"));
     assert!(w.net.check_tcp(client, gw, 443).is_err());

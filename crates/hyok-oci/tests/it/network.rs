@@ -11,7 +11,8 @@ use hyok_core::{
 };
 use hyok_dns::{DnsModel, RecordData, model::RecordOp};
 use hyok_netsim::NetworkModel;
-use hyok_oci::{DnsApi, DnsConfig, KeyStore, NetworkApi, NetworkConfig, SignatureVerifier, Tenancy, dns, network};
+use hyok_oci::{DnsApi, DnsConfig, NetworkApi, NetworkConfig, dns, network};
+use hyok_oci_rest::{KeyStore, SignatureVerifier, Tenancy};
 use serde_json::{Value, json};
 use std::{net::Ipv4Addr, sync::Arc};
 use tokio_util::sync::CancellationToken;
@@ -158,7 +159,8 @@ impl World {
         if let Some(e) = if_match {
             req.headers_mut().insert("if-match", HeaderValue::from_str(e).expect("etag"));
         }
-        hyok_oci::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
+            .expect("sign");
         self.send(req).await
     }
 

@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 /// A fresh RSA private key as PKCS#8 PEM.
 pub fn rsa_pem(bits: usize) -> String {
-    let k = hyok_oci::tenancy::generate_rsa_key(bits).expect("rsa");
+    let k = hyok_oci_rest::tenancy::generate_rsa_key(bits).expect("rsa");
     k.to_pkcs8_pem(LineEnding::LF).expect("pem").to_string()
 }
 

@@ -6,7 +6,8 @@ use axum::{Router, body::Body, routing::put};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
 use hyok_core::client::{HttpClient, StaticDial};
-use hyok_oci::{KeyStore, SignatureVerifier, signing};
+use hyok_oci_rest::{KeyStore, SignatureVerifier, signing};
+
 use serde_json::json;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -42,7 +43,7 @@ async fn unregistered_key_is_refused() {
     let stranger = other_key();
     let key_id = format!("{}/{}/{}", lab.tenancy.tenancy_id, lab.tenancy.user_id, stranger.fingerprint());
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci::sign_request(&mut req, stranger.private_key(), &key_id).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, stranger.private_key(), &key_id).expect("sign");
     lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "unknown keyId");
 }
 
@@ -50,7 +51,7 @@ async fn unregistered_key_is_refused() {
 async fn wrong_private_key_for_a_registered_key_id_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci::sign_request(&mut req, other_key().private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, other_key().private_key(), &lab.tenancy.key_id()).expect("sign");
     lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "bad signature");
 }
 
@@ -58,7 +59,7 @@ async fn wrong_private_key_for_a_registered_key_id_is_refused() {
 async fn tampered_body_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::POST, "/caBundles", Some(&bundle_body(&lab, "aaaa")));
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     // Same length, different bytes: only the hash can tell.
     let tampered = serde_json::to_vec(&bundle_body(&lab, "bbbb")).expect("json");
     assert_eq!(tampered.len(), req.body().len());
@@ -71,7 +72,7 @@ async fn tampered_body_is_refused() {
 async fn tampered_path_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     *req.uri_mut() = crate::support::url("/certificates").parse().expect("uri");
     lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "bad signature");
 }
@@ -82,14 +83,14 @@ async fn stale_date_is_refused() {
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
     let stale = time::OffsetDateTime::now_utc() - time::Duration::minutes(6);
     req.headers_mut().insert("date", HeaderValue::from_str(&signing::http_date(stale)).expect("date"));
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "clock skew");
 
     // Four minutes is inside the window.
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
     let recent = time::OffsetDateTime::now_utc() - time::Duration::minutes(4);
     req.headers_mut().insert("date", HeaderValue::from_str(&signing::http_date(recent)).expect("date"));
-    hyok_oci::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
     assert_eq!(lab.send(req).await.status, StatusCode::OK);
 }
 
@@ -97,7 +98,7 @@ async fn stale_date_is_refused() {
 async fn post_without_body_headers_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::POST, "/caBundles", Some(&bundle_body(&lab, "nobodyhdr")));
-    hyok_oci::signing::sign_request_with(
+    hyok_oci_rest::signing::sign_request_with(
         &mut req,
         lab.tenancy.api_key.private_key(),
         &lab.tenancy.key_id(),
@@ -115,7 +116,7 @@ async fn post_without_body_headers_is_refused() {
 async fn get_without_host_in_signature_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci::signing::sign_request_with(
+    hyok_oci_rest::signing::sign_request_with(
         &mut req,
         lab.tenancy.api_key.private_key(),
         &lab.tenancy.key_id(),
@@ -143,7 +144,7 @@ async fn malformed_authorization_is_refused() {
 async fn exempt_put_streams_large_unsigned_bodies() {
     hyok_core::tls::install_crypto_provider();
     let key = crate::support::api_key();
-    let tenancy = hyok_oci::Tenancy::with_key("t", "c", "u", key);
+    let tenancy = hyok_oci_rest::Tenancy::with_key("t", "c", "u", key);
     let keys = KeyStore::new();
     tenancy.register(&keys);
     let verifier = SignatureVerifier::new(keys)

@@ -8,7 +8,8 @@ use hyok_core::{
     pki::LabCa,
     server::Server,
 };
-use hyok_oci::{ApiKey, CertificatesConfig, CertificatesService, KeyStore, SignatureVerifier, Tenancy, certificates};
+use hyok_oci::{CertificatesConfig, CertificatesService, certificates};
+use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
@@ -81,7 +82,8 @@ impl Lab {
     /// Sign with the lab user's key and send.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
         let mut req = self.request(method, path, body);
-        hyok_oci::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id()).expect("sign");
+        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
+            .expect("sign");
         self.send(req).await
     }
 

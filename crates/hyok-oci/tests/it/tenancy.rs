@@ -1,7 +1,8 @@
 //! The lab identity and the CLI config files.
 
 use crate::support::api_key;
-use hyok_oci::{ApiKey, Tenancy, tenancy::CliEndpoint};
+use hyok_oci_rest::{ApiKey, Tenancy, tenancy::CliEndpoint};
+
 use std::process::Command;
 
 #[test]
@@ -9,7 +10,7 @@ fn cli_config_files_have_the_shape_and_modes_the_cli_expects() {
     let dir = std::env::temp_dir().join(format!("hyok-oci-cfg-{}", std::process::id()));
     let t = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
     let ca = dir.join("ca.pem");
-    let files = hyok_oci::write_cli_config(
+    let files = hyok_oci_rest::write_cli_config(
         &dir,
         &t,
         Some(&ca),

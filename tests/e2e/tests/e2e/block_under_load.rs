@@ -15,20 +15,20 @@ use std::{
 #[tokio::test]
 async fn no_read_succeeds_after_the_block_returned() {
     let t = TestLab::start().await;
-    let scenario = hyok_lab::scenario::load("oci-hyok-api-gateway").expect("scenario");
-    let mut runner = hyok_lab::scenario::Runner::new(&t.dir).expect("runner");
+    let scenario = hyok_lab_client::scenario::load("oci-hyok-api-gateway").expect("scenario");
+    let mut runner = hyok_lab_client::scenario::Runner::new(&t.dir).expect("runner");
     let report = runner.run(&scenario, Some(17), &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
     let var = |k: &str| runner.vars.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
     let (ns, ctm_key, jwt) = (var("namespace"), var("ctm_key"), var("ctm_jwt"));
     let (key, key_id) = runner.signer().expect("OCI signer");
     let (key, key_id) = (key.clone(), key_id.to_string());
-    let info = hyok_lab::LabInfo::load(&t.dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(&t.dir).expect("lab.json");
     let client = info.host_client().expect("client");
     let url =
         format!("https://objectstorage.eu-frankfurt-1.oraclecloud.com/n/{ns}/b/OCI_EKMS_Test_Bucket/o/hyok-test.txt");
 
-    let blocked_at = Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let blocked_at = Arc::new(parking_lot::Mutex::new(None::<Instant>));
     let stop = Arc::new(AtomicBool::new(false));
     let ok_before = Arc::new(AtomicU64::new(0));
     let ok_after_block = Arc::new(AtomicU64::new(0));
@@ -41,11 +41,11 @@ async fn no_read_succeeds_after_the_block_returned() {
         readers.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
                 let mut req = http::Request::get(&url).body(bytes::Bytes::new()).expect("request");
-                hyok_oci::sign_request(&mut req, &key, &key_id).expect("sign");
+                hyok_oci_rest::sign_request(&mut req, &key, &key_id).expect("sign");
                 let started = Instant::now();
                 let (parts, body) = req.into_parts();
                 let resp = client.send(http::Request::from_parts(parts, Body::from(body))).await;
-                let after_block = blocked_at.lock().expect("lock").is_some_and(|b| started > b);
+                let after_block = blocked_at.lock().is_some_and(|b| started > b);
                 match resp {
                     Ok(r) if r.status().is_success() => {
                         if after_block { &ok_after_block } else { &ok_before }.fetch_add(1, Ordering::Relaxed);
@@ -70,7 +70,7 @@ async fn no_read_succeeds_after_the_block_returned() {
     };
     let r = client.send(block("block")).await.expect("block");
     assert!(r.status().is_success(), "block: {}", r.status());
-    *blocked_at.lock().expect("lock") = Some(Instant::now());
+    *blocked_at.lock() = Some(Instant::now());
     tokio::time::sleep(Duration::from_millis(400)).await;
     stop.store(true, Ordering::Relaxed);
     for r in readers {
@@ -84,7 +84,7 @@ async fn no_read_succeeds_after_the_block_returned() {
     let r = client.send(block("unblock")).await.expect("unblock");
     assert!(r.status().is_success());
     let mut req = http::Request::get(&url).body(bytes::Bytes::new()).expect("request");
-    hyok_oci::sign_request(&mut req, &key, &key_id).expect("sign");
+    hyok_oci_rest::sign_request(&mut req, &key, &key_id).expect("sign");
     let (parts, body) = req.into_parts();
     let resp = client.send(http::Request::from_parts(parts, Body::from(body))).await.expect("read");
     assert!(resp.status().is_success());

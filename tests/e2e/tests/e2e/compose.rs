@@ -68,17 +68,17 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
     }
 
     // lab.json lists the services of every container, reachable from the host.
-    let info = hyok_lab::LabInfo::load(&dir).expect("lab.json");
-    let report = hyok_lab::status::check(&info).await;
+    let info = hyok_lab_client::LabInfo::load(&dir).expect("lab.json");
+    let report = hyok_lab_client::status::check(&info).await;
     assert!(report.healthy, "{report:?}");
 
-    let scenario = hyok_lab::scenario::load("oci-hyok-api-gateway").expect("scenario");
-    let mut runner = hyok_lab::scenario::Runner::new(&dir).expect("runner reads lab.json");
+    let scenario = hyok_lab_client::scenario::load("oci-hyok-api-gateway").expect("scenario");
+    let mut runner = hyok_lab_client::scenario::Runner::new(&dir).expect("runner reads lab.json");
     let report = runner.run(&scenario, None, &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
     eprintln!("tutorial against the compose topology: {:.0} ms", report.millis);
     // The grader sees every task done, through the same public APIs.
-    let graded = hyok_lab::check::check(&dir).await.expect("check");
+    let graded = hyok_lab_client::check::check(&dir).await.expect("check");
     assert!(graded.all_done(), "{}", graded.render());
 
     // The private endpoint reached the gateway from the region's spoke A address.
@@ -159,9 +159,9 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
     docker(&["network", "disconnect", &ams, id.trim()]);
     let down = Instant::now();
     let why = loop {
-        let graded = hyok_lab::check::check(&dir).await.expect("check");
+        let graded = hyok_lab_client::check::check(&dir).await.expect("check");
         let task18 = graded.task(18).expect("task 18");
-        assert_ne!(task18.status, hyok_lab::check::Status::Done, "{}", graded.render());
+        assert_ne!(task18.status, hyok_lab_client::check::Status::Done, "{}", graded.render());
         let why = task18.details.join(" ");
         if why.contains("KmsUnavailable") {
             break why;
@@ -169,8 +169,8 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
         // A request stuck on the dead tunnel: trace names the hop it was stuck at.
         if let Some(rid) = why.split("hyok-lab trace ").nth(1).and_then(|r| r.split(')').next()) {
             tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            let hops = hyok_lab::trace::load(&dir, Some(rid)).await.expect("trace");
-            let text = hyok_lab::trace::render(&hops);
+            let hops = hyok_lab_client::trace::load(&dir, Some(rid)).await.expect("trace");
+            let text = hyok_lab_client::trace::render(&hops);
             assert!(text.contains("where it failed: API gateway → backend — abandoned after"), "{text}");
             eprintln!("a request stuck on the dead tunnel:\n{text}");
         }
@@ -192,7 +192,7 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
     docker(&["network", "connect", "--ip", "10.222.10.250", &ams, id.trim()]);
     let back = Instant::now();
     loop {
-        let graded = hyok_lab::check::check(&dir).await.expect("check");
+        let graded = hyok_lab_client::check::check(&dir).await.expect("check");
         if graded.all_done() {
             break;
         }

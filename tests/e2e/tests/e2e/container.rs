@@ -77,8 +77,8 @@ async fn the_image_becomes_healthy_and_runs_the_tutorial() {
 
     // The host drives the tutorial through the published ports, reading the lab.json that the
     // container wrote into the mounted folder.
-    let scenario = hyok_lab::scenario::load("oci-hyok-api-gateway").expect("scenario");
-    let mut runner = hyok_lab::scenario::Runner::new(&dir).expect("runner reads lab.json");
+    let scenario = hyok_lab_client::scenario::load("oci-hyok-api-gateway").expect("scenario");
+    let mut runner = hyok_lab_client::scenario::Runner::new(&dir).expect("runner reads lab.json");
     let report = runner.run(&scenario, None, &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
     eprintln!("tutorial against the container: {:.0} ms", report.millis);

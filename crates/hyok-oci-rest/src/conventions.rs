@@ -1,22 +1,19 @@
-//! REST conventions every OCI service of the lab shares: error helpers, `opc-retry-token`,
+//! REST conventions every OCI service of the lab shares: error helpers,
 //! `limit`/`page` paging with `opc-next-page`, lifecycle transitions, `etag`/`if-match`, and
 //! OCI's time format.
 
+use crate::OciError;
 use axum::{
     Json,
     response::{IntoResponse, Response},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD as B64URL};
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use hyok_core::OciError;
+use hyok_core::Clock;
+use parking_lot::RwLock;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use sha2::{Digest as _, Sha256};
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};
 
 /// Result type of OCI handlers.
@@ -24,12 +21,6 @@ pub type OciResult<T> = Result<T, OciError>;
 
 /// Header carrying the next page token of a list.
 pub const NEXT_PAGE: &str = "opc-next-page";
-/// Header carrying the idempotency token of a create.
-pub const RETRY_TOKEN: &str = "opc-retry-token";
-/// Longest retry token OCI accepts.
-pub const MAX_RETRY_TOKEN_LEN: usize = 64;
-/// How long a retry token is remembered.
-pub const RETRY_TOKEN_TTL: Duration = Duration::from_secs(24 * 3600);
 /// Default and largest page size of lab lists.
 pub const DEFAULT_LIMIT: usize = 100;
 /// Largest `limit` accepted.
@@ -57,11 +48,6 @@ pub fn cannot_parse(message: impl Into<String>) -> OciError {
 /// 412 `NoEtagMatch`.
 pub fn no_etag_match(message: impl Into<String>) -> OciError {
     OciError::new(StatusCode::PRECONDITION_FAILED, "NoEtagMatch", message)
-}
-
-/// 409 `InvalidatedRetryToken`.
-pub fn invalidated_retry_token(message: impl Into<String>) -> OciError {
-    OciError::new(StatusCode::CONFLICT, "InvalidatedRetryToken", message)
 }
 
 /// Parse a JSON body into `T`; syntax errors are 400 `CannotParseRequest`, type errors
@@ -167,7 +153,7 @@ pub struct PageQuery {
 
 /// Cut `items` (already filtered and sorted) into one page. Returns the page and the token of
 /// the next page when more items follow. Tokens are opaque to clients.
-pub fn paginate<T: Clone>(items: &[T], q: &PageQuery) -> OciResult<(Vec<T>, Option<String>)> {
+pub fn paginate<T, B>(items: &[T], q: &PageQuery, view: impl Fn(&T) -> B) -> OciResult<(Vec<B>, Option<String>)> {
     let limit = match q.limit.as_deref() {
         None => DEFAULT_LIMIT,
         Some(s) => match s.parse::<usize>() {
@@ -184,7 +170,7 @@ pub fn paginate<T: Clone>(items: &[T], q: &PageQuery) -> OciResult<(Vec<T>, Opti
     }
     let end = start.saturating_add(limit).min(items.len());
     let next = (end < items.len()).then(|| encode_page(end));
-    Ok((items[start..end].to_vec(), next))
+    Ok((items[start..end].iter().map(view).collect(), next))
 }
 
 fn encode_page(offset: usize) -> String {
@@ -240,19 +226,21 @@ pub trait HasLifecycle {
 /// A table of resources by OCID.
 pub type Table<T> = Arc<RwLock<HashMap<String, T>>>;
 
-/// After `delay`, move resource `id` of `table` from CREATING to ACTIVE (`outcome` Ok) or
-/// FAILED with `lifecycleDetails` (`outcome` Err). A resource no longer CREATING is left alone.
-/// Real OCI creates are asynchronous; clients poll (`--wait-for-state ACTIVE`).
+/// After `delay` on `clock`, move resource `id` of `table` from CREATING to ACTIVE (`outcome`
+/// Ok) or FAILED with `lifecycleDetails` (`outcome` Err). A resource no longer CREATING is left
+/// alone. Real OCI creates are asynchronous; clients poll (`--wait-for-state ACTIVE`).
 pub fn settle_after<T: HasLifecycle + Send + Sync + 'static>(
+    clock: &Clock,
     table: Table<T>,
     id: String,
     delay: Duration,
     outcome: Result<(), String>,
 ) -> tokio::task::JoinHandle<()> {
+    let clock = clock.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(delay).await;
-        if let Ok(mut map) = table.write()
-            && let Some(r) = map.get_mut(&id)
+        clock.sleep(delay).await;
+        let mut map = table.write();
+        if let Some(r) = map.get_mut(&id)
             && r.lifecycle_state() == LifecycleState::Creating
         {
             match outcome {
@@ -261,76 +249,6 @@ pub fn settle_after<T: HasLifecycle + Send + Sync + 'static>(
             }
         }
     })
-}
-
-struct Remembered {
-    body_hash: [u8; 32],
-    response: OciResponse,
-    at: Instant,
-}
-
-/// `opc-retry-token` memory for one service.
-///
-/// Same token + same body (and same operation scope) → the first response is replayed and
-/// nothing is created again. Same token + a different body → 409 `InvalidatedRetryToken`.
-/// Only successful responses are remembered, so a failed create may be retried with its token.
-/// Requests carrying a token are serialised per store so two concurrent retries cannot both
-/// create.
-#[derive(Clone, Default)]
-pub struct RetryTokens {
-    map: Arc<Mutex<HashMap<(String, String), Remembered>>>,
-    gate: Arc<tokio::sync::Mutex<()>>,
-}
-
-impl std::fmt::Debug for RetryTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RetryTokens").finish_non_exhaustive()
-    }
-}
-
-impl RetryTokens {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Run `create` at most once per (`scope`, token). `scope` names the operation (e.g.
-    /// `POST /caBundles`) so one token may be used on different operations.
-    pub async fn run<F, Fut>(&self, scope: &str, headers: &HeaderMap, body: &Bytes, create: F) -> OciResult<OciResponse>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = OciResult<OciResponse>>,
-    {
-        let token = match headers.get(RETRY_TOKEN) {
-            None => return create().await,
-            Some(v) => v.to_str().map_err(|_| OciError::invalid_parameter("opc-retry-token is not ASCII"))?.to_string(),
-        };
-        if token.is_empty() || token.len() > MAX_RETRY_TOKEN_LEN {
-            return Err(OciError::invalid_parameter(format!(
-                "opc-retry-token must be 1 to {MAX_RETRY_TOKEN_LEN} characters"
-            )));
-        }
-        let hash: [u8; 32] = Sha256::digest(body).into();
-        let key = (scope.to_string(), token);
-        let _serial = self.gate.lock().await;
-        {
-            let mut map = self.map.lock().map_err(|_| OciError::internal("retry token store poisoned"))?;
-            map.retain(|_, r| r.at.elapsed() < RETRY_TOKEN_TTL);
-            if let Some(r) = map.get(&key) {
-                if r.body_hash == hash {
-                    return Ok(r.response.clone());
-                }
-                return Err(invalidated_retry_token(
-                    "the opc-retry-token was already used for a different request; use a new token",
-                ));
-            }
-        }
-        let response = create().await?;
-        if let Ok(mut map) = self.map.lock() {
-            map.insert(key, Remembered { body_hash: hash, response: response.clone(), at: Instant::now() });
-        }
-        Ok(response)
-    }
 }
 
 #[cfg(test)]
@@ -349,7 +267,7 @@ mod tests {
         let mut q = PageQuery { limit: Some("3".into()), page: None };
         let mut seen = vec![];
         loop {
-            let (page, next) = paginate(&items, &q).expect("page");
+            let (page, next) = paginate(&items, &q, |i| *i).expect("page");
             seen.extend(page);
             match next {
                 Some(n) => q.page = Some(n),
@@ -357,8 +275,8 @@ mod tests {
             }
         }
         assert_eq!(seen, items);
-        assert!(paginate(&items, &PageQuery { limit: Some("0".into()), page: None }).is_err());
-        assert!(paginate(&items, &PageQuery { limit: None, page: Some("garbage!".into()) }).is_err());
+        assert!(paginate(&items, &PageQuery { limit: Some("0".into()), page: None }, |i| *i).is_err());
+        assert!(paginate(&items, &PageQuery { limit: None, page: Some("garbage!".into()) }, |i| *i).is_err());
     }
 
     struct Res(LifecycleState, Option<String>);
@@ -374,19 +292,23 @@ mod tests {
 
     #[tokio::test]
     async fn lifecycle_settles_to_active_or_failed_with_details() {
+        let clock = Clock::manual();
         let table: Table<Res> = Arc::new(RwLock::new(HashMap::new()));
         for id in ["ok", "bad", "gone"] {
-            table.write().expect("lock").insert(id.into(), Res(LifecycleState::Creating, None));
+            table.write().insert(id.into(), Res(LifecycleState::Creating, None));
         }
-        table.write().expect("lock").get_mut("gone").expect("gone").0 = LifecycleState::Deleted;
-        let a = settle_after(table.clone(), "ok".into(), Duration::from_millis(5), Ok(()));
-        let b = settle_after(table.clone(), "bad".into(), Duration::from_millis(5), Err("backend refused".into()));
-        let c = settle_after(table.clone(), "gone".into(), Duration::from_millis(5), Ok(()));
-        assert_eq!(table.read().expect("lock")["ok"].0, LifecycleState::Creating, "asynchronous");
+        table.write().get_mut("gone").expect("gone").0 = LifecycleState::Deleted;
+        let delay = Duration::from_secs(5);
+        let a = settle_after(&clock, table.clone(), "ok".into(), delay, Ok(()));
+        let b = settle_after(&clock, table.clone(), "bad".into(), delay, Err("backend refused".into()));
+        let c = settle_after(&clock, table.clone(), "gone".into(), delay, Ok(()));
+        tokio::task::yield_now().await;
+        assert_eq!(table.read()["ok"].0, LifecycleState::Creating, "asynchronous");
+        clock.advance(delay);
         for h in [a, b, c] {
             h.await.expect("task");
         }
-        let t = table.read().expect("lock");
+        let t = table.read();
         assert_eq!(t["ok"].0, LifecycleState::Active);
         assert_eq!(t["bad"].0, LifecycleState::Failed);
         assert_eq!(t["bad"].1.as_deref(), Some("backend refused"));

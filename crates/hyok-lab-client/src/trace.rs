@@ -1,7 +1,30 @@
 //! `hyok-lab trace`: the hop-by-hop path of a request, for the projector.
 
 use hyok_core::{HopEvent, Outcome};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The service containers of the compose topology that keep their own hop files.
+pub const CONTAINER_ROLES: [&str; 4] = ["identity", "ctm", "api-gateway", "dns"];
+/// How much of each container's event file is read per query.
+const EVENTS_TAIL_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Where the service container `role` appends its hop events in a shared lab dir.
+pub fn container_events_file(lab_dir: &Path, role: &str) -> PathBuf {
+    lab_dir.join("compose").join(format!("events-{role}.jsonl"))
+}
+
+/// Hop events the service containers recorded (all of `request_id`, or all recent ones).
+pub fn container_hops(lab_dir: &Path, request_id: Option<&str>) -> Vec<HopEvent> {
+    let mut hops = Vec::new();
+    for role in CONTAINER_ROLES {
+        let Ok(events) = hyok_core::events::read_jsonl_tail(&container_events_file(lab_dir, role), EVENTS_TAIL_BYTES)
+        else {
+            continue;
+        };
+        hops.extend(events.into_iter().filter(|e| request_id.is_none_or(|id| e.request_id == id)));
+    }
+    hops
+}
 
 /// Fetch the hops of `request_id` (or of the most recent request when `None`) from a running
 /// lab, or from `events.jsonl` when the lab is down.
@@ -12,7 +35,7 @@ pub async fn load(lab_dir: &Path, request_id: Option<&str>) -> Result<Vec<HopEve
             let mut all = hyok_core::events::read_jsonl(&lab_dir.join("events.jsonl"))
                 .map_err(|e| format!("no running lab and no events.jsonl in {}: {e}", lab_dir.display()))?;
             // A compose topology's other containers kept their own hops.
-            all.extend(crate::compose::container_hops(lab_dir, request_id));
+            all.extend(container_hops(lab_dir, request_id));
             all
         }
     };

@@ -65,7 +65,7 @@ pub async fn check(info: &LabInfo) -> StatusReport {
         });
     }
     let probe = "ctm1.oci-thales.lab";
-    checks.push(match hyok_netsim::dial::query_a(info.dns.host_resolver, probe).await {
+    checks.push(match hyok_core::dns::query_a(info.dns.host_resolver, probe).await {
         Ok(Ok(ips)) if !ips.is_empty() => Check {
             name: "dns".into(),
             ok: true,

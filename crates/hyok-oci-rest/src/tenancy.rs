@@ -3,12 +3,13 @@
 
 use crate::Error;
 use md5::{Digest as _, Md5};
+use parking_lot::RwLock;
 use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey, LineEnding};
 use std::{
     collections::HashMap,
     fmt::Write as _,
     path::{Path, PathBuf},
-    sync::{Arc, RwLock},
+    sync::Arc,
 };
 
 /// Bits of the lab's API signing keys (the size `oci setup keys` makes).
@@ -200,19 +201,17 @@ impl KeyStore {
 
     /// Register (or replace) the key for `key_id`.
     pub fn insert(&self, key_id: String, key: rsa::PublicKey) {
-        if let Ok(mut map) = self.inner.write() {
-            map.insert(key_id, key);
-        }
+        self.inner.write().insert(key_id, key);
     }
 
     /// Remove a key (e.g. to model a deleted API key).
     pub fn remove(&self, key_id: &str) -> bool {
-        self.inner.write().map(|mut m| m.remove(key_id).is_some()).unwrap_or(false)
+        self.inner.write().remove(key_id).is_some()
     }
 
     /// The key for `key_id`.
     pub fn get(&self, key_id: &str) -> Option<rsa::PublicKey> {
-        self.inner.read().ok().and_then(|m| m.get(key_id).cloned())
+        self.inner.read().get(key_id).cloned()
     }
 }
 

@@ -1,6 +1,5 @@
 //! A real DNS server (UDP and TCP) answering for one resolver of the model.
 
-use crate::model::{DnsError, DnsModel, RecordData, Resolution};
 use hickory_server::{
     Server,
     net::runtime::Time,
@@ -15,6 +14,7 @@ use hickory_server::{
     zone_handler::MessageResponseBuilder,
 };
 use hyok_core::client::BoxFuture;
+use hyok_dns::{DnsError, DnsModel, RecordData, Resolution};
 use std::{net::SocketAddr, str::FromStr, sync::Arc, time::Duration};
 
 /// Where a DNS server gets its answers: the model in this process, or a model held elsewhere

@@ -8,6 +8,7 @@
 //! key, its date is within the allowed skew, and — when `x-content-sha256` is signed — the body it
 //! carries hashes to that value. Every failure is a 401 `NotAuthenticated` naming the problem.
 
+use crate::OciError;
 use crate::{Error, tenancy::KeyStore, tenancy::Principal};
 use axum::{
     Router,
@@ -20,7 +21,6 @@ use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, request::Parts};
 use http_body_util::BodyExt;
-use hyok_core::OciError;
 use sha2::{Digest as _, Sha256};
 use std::{sync::Arc, time::Duration};
 use time::{OffsetDateTime, format_description::BorrowedFormatItem, macros::format_description};

@@ -516,7 +516,7 @@ async fn lookup_from_spoke(api: &Api) -> Fetched<Vec<Ipv4Addr>> {
         .iter()
         .find(|r| r.vcn == SPOKE_VCN)
         .ok_or_else(|| format!("lab.json lists no DNS resolver for {SPOKE_VCN}"))?;
-    match hyok_netsim::dial::query_a(resolver.address, &ctm_host).await {
+    match hyok_core::dns::query_a(resolver.address, &ctm_host).await {
         Ok(Ok(ips)) => Ok(ips),
         Ok(Err(code)) => Err(format!("{ctm_host} does not resolve in {SPOKE_VCN} ({code})")),
         Err(e) => Err(format!("spoke A's resolver at {} did not answer: {e}", resolver.address)),

@@ -91,7 +91,7 @@ pub(crate) fn lab_signer(info: &LabInfo) -> Result<Option<(rsa::PrivateKey, Stri
     }
     let path = info.lab_dir.join(key_file);
     let pem = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let key = hyok_oci::ApiKey::from_pem(&pem).map_err(|e| e.to_string())?;
+    let key = hyok_oci_rest::ApiKey::from_pem(&pem).map_err(|e| e.to_string())?;
     Ok(Some((key.private_key().clone(), format!("{}/{}/{fp}", field("tenancy"), field("user")))))
 }
 
@@ -105,7 +105,7 @@ pub(crate) fn authorize(
         Auth::None => {}
         Auth::Oci => {
             let (key, key_id) = signer.ok_or("lab.json has no OCI credentials to sign with")?;
-            hyok_oci::sign_request(req, key, key_id).map_err(|e| e.to_string())?;
+            hyok_oci_rest::sign_request(req, key, key_id).map_err(|e| e.to_string())?;
         }
         Auth::Basic(u, p) => {
             use base64::Engine;
