@@ -110,6 +110,7 @@ async fn start_gateway(m: &Material, backend: SocketAddr) -> Result<Server, BoxE
         backend_ca_bundles: vec![m.ca.clone()],
         dial: Arc::new(StaticDial::new().pin(CTM_HOST, 443, backend)),
         events: EventLog::new(),
+        clock: hyok_core::Clock::system(),
     })?;
     let spec = hyok_apigw::parse_specification(&serde_json::json!({"routes": [{
         "path": "/{path*}", "methods": ["GET", "POST"],

@@ -5,9 +5,13 @@
 //! domain) and cached for `maxCacheDurationInHours`. The detailed reason for a refusal goes to
 //! the hop log and the access log; the caller only sees OCI's generic `401 Unauthorized`.
 
-use crate::spec::{AuthenticationPolicy, JsonWebTokenClaim, PublicKeySet, StaticPublicKey, TokenValidationPolicy};
-use hyok_core::client::HttpClient;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind, jwk::JwkSet};
+use crate::{
+    keys::{self, KeyEntry},
+    routing,
+    spec::{AuthenticationPolicy, JsonWebTokenClaim, PublicKeySet, StaticPublicKey, TokenValidationPolicy},
+};
+use hyok_core::{Clock, client::HttpClient};
+use jsonwebtoken::{Validation, errors::ErrorKind, jwk::JwkSet};
 use serde_json::{Map, Value};
 use std::{
     sync::Arc,
@@ -16,72 +20,6 @@ use std::{
 
 /// Claims of a validated token.
 pub type Claims = Map<String, Value>;
-
-/// A verification key with the algorithms it may verify.
-#[derive(Clone)]
-pub(crate) struct KeyEntry {
-    kid: Option<String>,
-    key: DecodingKey,
-    algs: Vec<Algorithm>,
-}
-
-const RSA_ALGS: [Algorithm; 6] =
-    [Algorithm::RS256, Algorithm::RS384, Algorithm::RS512, Algorithm::PS256, Algorithm::PS384, Algorithm::PS512];
-const EC_ALGS: [Algorithm; 2] = [Algorithm::ES256, Algorithm::ES384];
-
-fn restrict(family: &[Algorithm], alg: Option<&str>) -> Result<Vec<Algorithm>, String> {
-    match alg {
-        None => Ok(family.to_vec()),
-        Some(a) => {
-            let parsed: Algorithm = a.parse().map_err(|_| format!("alg {a:?} is not a supported algorithm"))?;
-            if family.contains(&parsed) {
-                Ok(vec![parsed])
-            } else {
-                Err(format!("alg {a:?} does not fit the key type"))
-            }
-        }
-    }
-}
-
-/// Turn a static key of the spec into a verification key (also used by validation).
-pub(crate) fn decoding_key(k: &StaticPublicKey) -> Result<KeyEntry, String> {
-    match k {
-        StaticPublicKey::JsonWebKey { kid, kty, alg, n, e, .. } => {
-            if kty != "RSA" {
-                return Err(format!("kty {kty:?} is not supported; the lab accepts RSA JSON web keys"));
-            }
-            let key =
-                DecodingKey::from_rsa_components(n, e).map_err(|e| format!("n/e are not a valid RSA key: {e}"))?;
-            Ok(KeyEntry { kid: Some(kid.clone()), key, algs: restrict(&RSA_ALGS, alg.as_deref())? })
-        }
-        StaticPublicKey::Pem { kid, key } => {
-            if let Ok(k) = DecodingKey::from_rsa_pem(key.as_bytes()) {
-                return Ok(KeyEntry { kid: Some(kid.clone()), key: k, algs: RSA_ALGS.to_vec() });
-            }
-            if let Ok(k) = DecodingKey::from_ec_pem(key.as_bytes()) {
-                return Ok(KeyEntry { kid: Some(kid.clone()), key: k, algs: EC_ALGS.to_vec() });
-            }
-            Err("key is not an RSA or EC public key in PEM".to_string())
-        }
-    }
-}
-
-fn keys_from_jwks(set: &JwkSet) -> Vec<KeyEntry> {
-    set.keys
-        .iter()
-        .filter_map(|jwk| {
-            let key = DecodingKey::from_jwk(jwk).ok()?;
-            let family: &[Algorithm] = match &jwk.algorithm {
-                jsonwebtoken::jwk::AlgorithmParameters::RSA(_) => &RSA_ALGS,
-                jsonwebtoken::jwk::AlgorithmParameters::EllipticCurve(_) => &EC_ALGS,
-                _ => return None,
-            };
-            let alg = jwk.common.key_algorithm.map(|a| a.to_string());
-            let algs = restrict(family, alg.as_deref()).ok()?;
-            Some(KeyEntry { kid: jwk.common.key_id.clone(), key, algs })
-        })
-        .collect()
-}
 
 /// Where the token is read from.
 #[derive(Clone, Debug)]
@@ -101,6 +39,8 @@ pub(crate) struct JwksCache {
     pub(crate) uri: String,
     pub(crate) verify_tls: bool,
     ttl: Duration,
+    /// When the cached set was fetched is read on this clock.
+    clock: Clock,
     state: tokio::sync::Mutex<Option<(Instant, Arc<Vec<KeyEntry>>)>>,
 }
 
@@ -140,8 +80,8 @@ pub(crate) struct Authenticator {
 }
 
 impl Authenticator {
-    /// Compile a (validated) policy.
-    pub(crate) fn new(policy: &AuthenticationPolicy) -> Result<Self, String> {
+    /// Compile a (validated) policy; a remote JWKS is cached on `clock`.
+    pub(crate) fn new(policy: &AuthenticationPolicy, clock: &Clock) -> Result<Self, String> {
         let (header, query, scheme, skew, anon) = match policy {
             AuthenticationPolicy::Jwt(j) => (
                 &j.token_header,
@@ -167,13 +107,16 @@ impl Authenticator {
             (None, None) => return Err("no token location".to_string()),
         };
         let statics = |keys: &[StaticPublicKey]| -> Result<KeySource, String> {
-            Ok(KeySource::Static(Arc::new(keys.iter().map(decoding_key).collect::<Result<Vec<_>, _>>()?)))
+            Ok(KeySource::Static(Arc::new(
+                keys.iter().map(StaticPublicKey::verification_key).collect::<Result<Vec<_>, _>>()?,
+            )))
         };
         let remote = |uri: &str, hours: Option<i64>, disabled: Option<bool>| {
             KeySource::Remote(JwksCache {
                 uri: uri.to_string(),
                 verify_tls: !disabled.unwrap_or(false),
                 ttl: Duration::from_secs(hours.unwrap_or(1).clamp(1, 24) as u64 * 3600),
+                clock: clock.clone(),
                 state: tokio::sync::Mutex::new(None),
             })
         };
@@ -230,7 +173,7 @@ impl Authenticator {
                 (s.eq_ignore_ascii_case(scheme) && !t.trim().is_empty()).then(|| t.trim().to_string())
             }
             TokenLocation::Query(q) => {
-                let raw = crate::routing::query_value(query, q)?;
+                let raw = routing::query_value(query, q)?;
                 let t = percent_encoding::percent_decode_str(&raw).decode_utf8().ok()?.to_string();
                 Some(t).filter(|t| !t.is_empty())
             }
@@ -377,9 +320,10 @@ impl JwksCache {
     ) -> Result<Arc<Vec<KeyEntry>>, AuthFailure> {
         let mut state = self.state.lock().await;
         if let Some((at, keys)) = state.as_ref() {
-            let fresh = at.elapsed() < self.ttl;
+            let age = self.clock.since(*at);
+            let fresh = age < self.ttl;
             let has_kid = kid.is_none_or(|k| keys.iter().any(|e| e.kid.as_deref() == Some(k)));
-            if fresh && (has_kid || at.elapsed() < Duration::from_secs(60)) {
+            if fresh && (has_kid || age < Duration::from_secs(60)) {
                 return Ok(keys.clone());
             }
         }
@@ -408,8 +352,8 @@ impl JwksCache {
         };
         let set: JwkSet = serde_json::from_value(outcome)
             .map_err(|e| AuthFailure::unauthorized(format!("JWKS {} is not a JWK set: {e}", self.uri)))?;
-        let keys = Arc::new(keys_from_jwks(&set));
-        *state = Some((Instant::now(), keys.clone()));
+        let keys = Arc::new(keys::from_jwks(&set));
+        *state = Some((self.clock.now(), keys.clone()));
         Ok(keys)
     }
 }

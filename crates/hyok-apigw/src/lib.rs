@@ -10,11 +10,16 @@
 //! process to do the same. Invariant: every outbound connection goes through
 //! the [`hyok_core::client::Dial`] the gateway was given, so the network model decides what the
 //! gateway can reach.
+//!
+//! Modules, lowest first (each imports only modules above it): [`routing`], `keys`, [`spec`],
+//! [`error`], [`tls`], [`health`], [`auth`], [`dataplane`], [`plane`], [`control`].
 
 pub mod auth;
 pub mod control;
 pub mod dataplane;
+pub mod error;
 pub mod health;
+mod keys;
 pub mod plane;
 pub mod routing;
 pub mod spec;
@@ -22,35 +27,10 @@ pub mod tls;
 
 pub use control::{ApiGatewayService, ControlDeps};
 pub use dataplane::{Gateway, GatewayConfig, MAX_PROXY_BODY_BYTES};
+pub use error::GatewayError;
 pub use health::{HealthFailure, check_backend};
 pub use plane::{
     DataPlane, DeploymentRuntimeSpec, GatewayRuntimeSpec, LocalDataPlane, PlaneError, RemoteDataPlane, agent_router,
 };
 pub use spec::{ApiSpecification, SpecError, parse_specification, validate};
 pub use tls::{ECDSA_REFUSED, check_gateway_certificate, gateway_tls_config};
-
-/// Errors of the API gateway's model and configuration.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum GatewayError {
-    /// The gateway certificate has an ECDSA key (see [`ECDSA_REFUSED`]).
-    #[error("{0}")]
-    EcdsaCertificate(String),
-    /// The gateway certificate or key cannot be used.
-    #[error("invalid gateway certificate: {0}")]
-    Certificate(String),
-    /// A CA bundle does not parse.
-    #[error("invalid CA bundle: {0}")]
-    CaBundle(String),
-    /// The deployment specification or path prefix is invalid.
-    #[error("{}", spec::join_errors(.0))]
-    InvalidSpec(Vec<SpecError>),
-    /// Another deployment on this gateway already uses the prefix.
-    #[error("pathPrefix: {prefix} is already used by deployment {other} on this gateway")]
-    PrefixConflict {
-        /// The prefix asked for.
-        prefix: String,
-        /// The deployment that has it.
-        other: String,
-    },
-}

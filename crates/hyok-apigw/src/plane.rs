@@ -9,28 +9,33 @@
 //! Invariant: a call's `Err` text is the `lifecycleDetails` the control plane shows, and it is
 //! the same whether the data plane is local or remote.
 
-use crate::{Gateway, GatewayConfig, control::GATEWAY_PORT, spec::ApiSpecification};
+use crate::{
+    dataplane::{Gateway, GatewayConfig},
+    spec::ApiSpecification,
+};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, Path, Request, State, rejection::BytesRejection},
+    extract::{DefaultBodyLimit, Request, State, rejection::BytesRejection},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::{get, put},
 };
 use http::{HeaderValue, Method, StatusCode, header};
 use hyok_core::{
-    EventLog,
+    Clock, EventLog,
     client::{BoxFuture, Dial, HttpClient},
     host::{Endpoint, ServiceHost},
 };
-use hyok_oci_rest::OciError;
+use hyok_oci_rest::{OciError, OciPath, extract::not_modelled};
 use parking_lot::{Mutex, MutexGuard};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::{collections::HashMap, net::Ipv4Addr, sync::Arc, time::Duration};
 
+/// Port every gateway listens on.
+pub const GATEWAY_PORT: u16 = 443;
 /// Largest request body of the agent API (a gateway spec carries its chain, key and CA bundles).
 pub const AGENT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// How long a remote call may take, except a deploy.
@@ -150,6 +155,7 @@ struct Running {
 /// dialling from it, hop events into the host's log).
 pub struct LocalDataPlane {
     host: Arc<dyn ServiceHost>,
+    clock: Clock,
     running: Mutex<HashMap<String, Running>>,
 }
 
@@ -161,9 +167,15 @@ impl std::fmt::Debug for LocalDataPlane {
 }
 
 impl LocalDataPlane {
-    /// A data plane with no gateways.
+    /// A data plane with no gateways, on the system clock.
     pub fn new(host: Arc<dyn ServiceHost>) -> Self {
-        Self { host, running: Mutex::new(HashMap::new()) }
+        Self { host, clock: Clock::system(), running: Mutex::new(HashMap::new()) }
+    }
+
+    /// The clock the gateways' caches (remote JWKS) read; call it before any gateway starts.
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The running gateway `id`.
@@ -172,7 +184,6 @@ impl LocalDataPlane {
     }
 
     fn table(&self) -> MutexGuard<'_, HashMap<String, Running>> {
-        // Entries are inserted and removed whole; a poisoned lock still holds a usable table.
         self.running.lock()
     }
 
@@ -191,6 +202,7 @@ impl LocalDataPlane {
             backend_ca_bundles: spec.backend_ca_bundles,
             dial: self.host.dial_from(ip),
             events: self.host.events(),
+            clock: self.clock.clone(),
         })
         .map_err(|e| e.to_string())?;
         for d in &spec.deployments {
@@ -532,7 +544,7 @@ pub fn agent_router(local: Arc<LocalDataPlane>, token: String) -> Router {
         .route("/gateways/{id}/deployments", get(list_h))
         .route("/gateways/{id}/deployments/{did}", put(deploy_h).delete(undeploy_h))
         .fallback(not_found_h)
-        .method_not_allowed_fallback(method_not_allowed_h)
+        .method_not_allowed_fallback(not_modelled)
         .layer(DefaultBodyLimit::max(AGENT_MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(agent.clone(), authenticate))
         .layer(axum::middleware::from_fn(hyok_core::request_id::layer))
@@ -579,7 +591,7 @@ fn not_running(message: String) -> OciError {
 
 async fn start_h(
     State(agent): AgentState,
-    Path(id): Path<String>,
+    OciPath(id): OciPath<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, OciError> {
     let spec: GatewayRuntimeSpec = body_json(body)?;
@@ -591,7 +603,7 @@ async fn start_h(
     Ok(Json(serde_json::json!({ "id": id })))
 }
 
-async fn stop_h(State(agent): AgentState, Path(id): Path<String>) -> StatusCode {
+async fn stop_h(State(agent): AgentState, OciPath(id): OciPath<String>) -> StatusCode {
     tracing::info!(gateway = %id, "data plane agent: stop gateway");
     agent.local.stop(&id).await;
     StatusCode::NO_CONTENT
@@ -599,7 +611,7 @@ async fn stop_h(State(agent): AgentState, Path(id): Path<String>) -> StatusCode 
 
 async fn bundles_h(
     State(agent): AgentState,
-    Path(id): Path<String>,
+    OciPath(id): OciPath<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, OciError> {
     let b: BundlesBody = body_json(body)?;
@@ -612,7 +624,7 @@ async fn bundles_h(
 
 async fn deploy_h(
     State(agent): AgentState,
-    Path((id, did)): Path<(String, String)>,
+    OciPath((id, did)): OciPath<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>, OciError> {
     let b: DeployBody = body_json(body)?;
@@ -629,12 +641,12 @@ async fn deploy_h(
     Ok(Json(serde_json::json!({ "id": did })))
 }
 
-async fn undeploy_h(State(agent): AgentState, Path((id, did)): Path<(String, String)>) -> StatusCode {
+async fn undeploy_h(State(agent): AgentState, OciPath((id, did)): OciPath<(String, String)>) -> StatusCode {
     agent.local.remove(&id, &did);
     StatusCode::NO_CONTENT
 }
 
-async fn list_h(State(agent): AgentState, Path(id): Path<String>) -> Result<Json<DeploymentList>, OciError> {
+async fn list_h(State(agent): AgentState, OciPath(id): OciPath<String>) -> Result<Json<DeploymentList>, OciError> {
     let items = agent
         .local
         .installed(&id)
@@ -644,10 +656,6 @@ async fn list_h(State(agent): AgentState, Path(id): Path<String>) -> Result<Json
 
 async fn not_found_h() -> OciError {
     OciError::new(StatusCode::NOT_FOUND, "NotFound", "Unknown resource path")
-}
-
-async fn method_not_allowed_h() -> OciError {
-    OciError::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Method not allowed on this path")
 }
 
 #[cfg(test)]

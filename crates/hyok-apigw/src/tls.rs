@@ -1,7 +1,7 @@
 //! The gateway's TLS: its listener (TLS 1.2, ECDHE-RSA suites, RSA certificate only) and the
 //! client configs it uses towards backends (trusting the gateway's CA bundles).
 
-use crate::GatewayError;
+use crate::error::GatewayError;
 use rustls::{
     ClientConfig, RootCertStore, ServerConfig, SignatureAlgorithm,
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},

@@ -284,7 +284,8 @@ mod tests {
 
     #[test]
     fn the_tail_of_a_log_skips_the_cut_line() {
-        let path = std::env::temp_dir().join(format!("hyok-events-tail-{}.jsonl", crate::ids::hex32()));
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("events-tail.jsonl");
         let lines: Vec<String> = (0..10).map(|i| serde_json::to_string(&ev(&format!("r{i}"))).expect("json")).collect();
         std::fs::write(&path, lines.join("\n") + "\n").expect("write");
         let all = read_jsonl_tail(&path, u64::MAX).expect("read");
@@ -294,14 +295,12 @@ mod tests {
         let tail = read_jsonl_tail(&path, room).expect("read");
         let ids: Vec<&str> = tail.iter().map(|e| e.request_id.as_str()).collect();
         assert_eq!(ids, ["r7", "r8", "r9"]);
-        let _ = std::fs::remove_file(path);
     }
 
     #[test]
     fn events_are_found_by_request_and_written_to_file() {
-        let dir = std::env::temp_dir().join(format!("hyok-events-{}", crate::ids::hex32()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let path = dir.join("events.jsonl");
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("events.jsonl");
         let log = EventLog::with_file(path.clone()).expect("log");
         log.record(ev("r1"));
         log.record(ev("r2"));
@@ -312,6 +311,5 @@ mod tests {
         let back = read_jsonl(&path).expect("read");
         assert_eq!(back.len(), 3);
         assert_eq!(back[1], log.by_request("r2")[0]);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

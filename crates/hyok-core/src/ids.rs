@@ -42,6 +42,47 @@ pub fn ocid_type(s: &str) -> Option<&str> {
     if is_ocid(s) { s.split('.').nth(1) } else { None }
 }
 
+/// The two endpoints of an OCI KMS vault, named by the vault's DNS prefix: keys are managed at
+/// `management` and used at `crypto`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VaultEndpoints {
+    /// `https://<prefix>-management.kms.<region>.oraclecloud.com`.
+    pub management: String,
+    /// `https://<prefix>-crypto.kms.<region>.oraclecloud.com`.
+    pub crypto: String,
+}
+
+impl VaultEndpoints {
+    /// The endpoints of the vault with DNS `prefix` in `region`.
+    pub fn of(region: &str, prefix: &str) -> Self {
+        Self {
+            management: format!("https://{prefix}-management.kms.{region}.oraclecloud.com"),
+            crypto: format!("https://{prefix}-crypto.kms.{region}.oraclecloud.com"),
+        }
+    }
+}
+
+/// The endpoints of the vault a key belongs to, read from the key OCID alone
+/// (`ocid1.key.<realm>.<region>.<vaultprefix>.<unique>`), as OCI services find a vault from a
+/// `kmsKeyId`. `None` unless it is a key OCID whose region and prefix are DNS labels (the
+/// prefix lowercase letters and digits only), so the result is always a host name OCI issues.
+pub fn kms_vault_endpoints(key_ocid: &str) -> Option<VaultEndpoints> {
+    if !is_ocid(key_ocid) {
+        return None;
+    }
+    let dns_label = |s: &str| (1..=63).contains(&s.len()) && !s.starts_with('-') && !s.ends_with('-');
+    match key_ocid.split('.').collect::<Vec<_>>().as_slice() {
+        ["ocid1", "key", _realm, region, prefix, _unique]
+            if dns_label(region)
+                && dns_label(prefix)
+                && prefix.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()) =>
+        {
+            Some(VaultEndpoints::of(region, prefix))
+        }
+        _ => None,
+    }
+}
+
 /// 32 lowercase hex characters, as in an identity domain's `idcs-<hex>` host.
 pub fn hex32() -> String {
     let mut b = [0u8; 16];
@@ -80,6 +121,30 @@ mod tests {
         assert_eq!(ocid_type(&v), Some("vcn"));
         assert!(!is_ocid("ocid1.vcn"));
         assert!(!is_ocid("ocid1.vcn.oc1.eu-frankfurt-1.AAAA_bad!"));
+    }
+
+    #[test]
+    fn vault_endpoints_come_from_key_ocids() {
+        let key =
+            "ocid1.key.oc1.eu-frankfurt-1.bbpfhl7baaeug.abtheljrgqkhtpv4x7kc2xxpkbd6cojyrnbrfzw6c2shg2ms6yvdb2ju5xmq";
+        let e = kms_vault_endpoints(key).expect("endpoints");
+        assert_eq!(e.crypto, "https://bbpfhl7baaeug-crypto.kms.eu-frankfurt-1.oraclecloud.com");
+        assert_eq!(e.management, "https://bbpfhl7baaeug-management.kms.eu-frankfurt-1.oraclecloud.com");
+        assert_eq!(e, VaultEndpoints::of("eu-frankfurt-1", "bbpfhl7baaeug"));
+        for bad in [
+            "ocid1.key.oc1.eu-frankfurt-1.aaaaaaaabbbbbbbb", // no vault prefix
+            "ocid1.vault.oc1.eu-frankfurt-1.abcdefghijkl.abaaaaaaaa", // not a key
+            "ocid1.bucket.oc1.eu-frankfurt-1.abc.abcdefghijkl",
+            "ocid1.key.oc1.eu-frankfurt-1.EVIL/host.abaaaaaaaa", // not a host label
+            "ocid1.key.oc1.eu-frankfurt-1.a:1@b.abaaaaaaaa",
+            "ocid1.key.oc1.eu-frankfurt-1.ab-cd.abaaaaaaaa", // prefix: letters and digits
+            "ocid1.key.oc1.-eu.abcdefghijkl.abaaaaaaaa",     // region label
+            "ocid1.key.oc1..abcdefghijkl.abaaaaaaaa",        // no region
+            "ocid1.key.oc1.eu-frankfurt-1.abcdefghijkl.short", // unique part too short
+            "not an ocid",
+        ] {
+            assert_eq!(kms_vault_endpoints(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -188,7 +188,7 @@ fn check_claims(ctm: &Ctm, vault: &Vault, c: &VerifiedClaims) -> Result<(), Stri
         Some(iss) => return Err(format!("issuer {iss:?} does not match the vault's issuer {expected:?}")),
         None => return Err("token has no iss claim".into()),
     }
-    let now = hyok_core::unix_now();
+    let now = ctm.cfg.clock.unix_now();
     let skew = ctm.cfg.token_skew_secs as i64;
     match c.exp {
         Some(exp) if exp + skew < now => return Err(format!("token expired at {exp} (now {now})")),

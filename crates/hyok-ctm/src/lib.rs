@@ -54,6 +54,9 @@ pub struct CtmConfig {
     /// Least time between two JWKS re-fetches triggered by an unknown `kid`, seconds.
     #[serde(default = "default_refetch")]
     pub jwks_refetch_min_secs: u64,
+    /// The clock of the JWKS re-fetch interval and of IdP token expiry (manual in tests).
+    #[serde(skip)]
+    pub clock: hyok_core::Clock,
 }
 
 fn default_skew() -> u64 {
@@ -77,6 +80,7 @@ impl Default for CtmConfig {
             check_audience: true,
             allow_fqdn_endpoint: false,
             jwks_refetch_min_secs: default_refetch(),
+            clock: hyok_core::Clock::system(),
         }
     }
 }

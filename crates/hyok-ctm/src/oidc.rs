@@ -190,7 +190,7 @@ impl IssuerRec {
         let min = Duration::from_secs(ctm.cfg.jwks_refetch_min_secs);
         let _guard = self.refetch.lock().await;
         let last = self.jwks.read().fetched_at;
-        if last.elapsed() < min {
+        if ctm.cfg.clock.since(last) < min {
             // Rate limit: an unknown kid does not hammer the IdP. A refetch that just finished
             // while this call waited is fine: the caller looks the kid up again.
             return Ok(());
@@ -207,7 +207,7 @@ impl IssuerRec {
             }
             Err(e) => {
                 // Keep the old keys, but do not retry before the interval is over.
-                self.jwks.write().fetched_at = Instant::now();
+                self.jwks.write().fetched_at = ctm.cfg.clock.now();
                 Err(format!("unknown signing key and the JWKS refresh failed: {e}"))
             }
         }
@@ -309,7 +309,7 @@ async fn fetch_jwks(ctm: &Ctm, url: &str, user: Option<&str>, secret: Option<&st
         return Err(format!("JWKS at {url} has no RSA signing key"));
     }
     let only = (usable.len() == 1).then(|| usable[0].clone());
-    Ok(Jwks { by_kid, only, fetched_at: Instant::now() })
+    Ok(Jwks { by_kid, only, fetched_at: ctm.cfg.clock.now() })
 }
 
 pub(crate) fn routes() -> Router<Arc<Ctm>> {

@@ -4,18 +4,19 @@
 
 use crate::{
     envelope::{Envelope, crc32},
-    management::VaultCtx,
-    model::KeyState,
-    read,
+    model::{KeyShape, KeyState},
+    routing::wrap,
+    vault::VaultCtx,
     vendor::VendorError,
 };
 use axum::{Router, extract::State, routing::post};
 use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
-use bytes::Bytes;
 use http::StatusCode;
 use hyok_core::RequestId;
-use hyok_oci_rest::OciError;
-use hyok_oci_rest::conventions::{OciResponse, OciResult, parse_json, required};
+use hyok_oci_rest::{
+    OciError, OciJson,
+    conventions::{OciResponse, OciResult, required},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -34,7 +35,8 @@ pub(crate) fn router(ctx: VaultCtx) -> Router {
         .route("/20180608/decrypt", post(decrypt))
         .route("/20180608/generateDataEncryptionKey", post(generate_dek))
         .with_state(ctx);
-    crate::wrap(routes, verifier, tenancy)
+    // No retry tokens here: OCI's crypto operations take none.
+    wrap(routes, verifier, tenancy)
 }
 
 /// What a crypto call needs to know about the key, copied out under a read lock.
@@ -53,7 +55,7 @@ fn state_error(key_id: &str, state: KeyState) -> OciError {
 
 /// The key (in this vault, ENABLED) and the version to use: `version` if given, else current.
 fn target(ctx: &VaultCtx, key_id: &str, version: Option<&str>) -> OciResult<Target> {
-    let keys = read(&ctx.svc.keys);
+    let keys = ctx.svc.keys.read();
     let rec = keys
         .get(key_id)
         .filter(|r| r.key.vault_id == *ctx.vault_id)
@@ -141,8 +143,11 @@ struct EncryptReq {
     encryption_algorithm: Option<String>,
 }
 
-async fn encrypt(State(ctx): State<VaultCtx>, rid: RequestId, body: Bytes) -> OciResult<OciResponse> {
-    let req: EncryptReq = parse_json(&body)?;
+async fn encrypt(
+    State(ctx): State<VaultCtx>,
+    rid: RequestId,
+    OciJson(req): OciJson<EncryptReq>,
+) -> OciResult<OciResponse> {
     let key_id = required(&req.key_id, "keyId")?;
     let plaintext = B64
         .decode(required(&req.plaintext, "plaintext")?.trim())
@@ -178,8 +183,11 @@ struct DecryptReq {
     encryption_algorithm: Option<String>,
 }
 
-async fn decrypt(State(ctx): State<VaultCtx>, rid: RequestId, body: Bytes) -> OciResult<OciResponse> {
-    let req: DecryptReq = parse_json(&body)?;
+async fn decrypt(
+    State(ctx): State<VaultCtx>,
+    rid: RequestId,
+    OciJson(req): OciJson<DecryptReq>,
+) -> OciResult<OciResponse> {
     let key_id = required(&req.key_id, "keyId")?;
     let env = Envelope::unpack(required(&req.ciphertext, "ciphertext")?).map_err(OciError::invalid_parameter)?;
     check_algorithm(&req.encryption_algorithm)?;
@@ -223,12 +231,15 @@ async fn decrypt(State(ctx): State<VaultCtx>, rid: RequestId, body: Bytes) -> Oc
 struct GenerateReq {
     key_id: Option<String>,
     include_plaintext_key: Option<bool>,
-    key_shape: Option<crate::model::KeyShape>,
+    key_shape: Option<KeyShape>,
     associated_data: Option<BTreeMap<String, String>>,
 }
 
-async fn generate_dek(State(ctx): State<VaultCtx>, rid: RequestId, body: Bytes) -> OciResult<OciResponse> {
-    let req: GenerateReq = parse_json(&body)?;
+async fn generate_dek(
+    State(ctx): State<VaultCtx>,
+    rid: RequestId,
+    OciJson(req): OciJson<GenerateReq>,
+) -> OciResult<OciResponse> {
     let key_id = required(&req.key_id, "keyId")?;
     let include =
         req.include_plaintext_key.ok_or_else(|| OciError::missing_parameter("includePlaintextKey is required"))?;

@@ -1,41 +1,34 @@
 //! A vault's management endpoint: key references and their versions (task 16).
 
 use crate::{
-    KmsService,
     model::{ExternalKeyReferenceDetails, Key, KeyRecord, KeyShape, KeyState, KeyVersion, Tags},
-    prefixed_ocid, read,
-    regional::{ListQuery, failure_text},
-    vendor::VaultRuntime,
-    write,
+    routing::{ListQuery, with_retry_tokens, wrap},
+    service::prefixed_ocid,
+    vault::{VaultCtx, failure_text},
+    vendor::HOP_VENDOR,
 };
 use axum::{
     Router,
-    extract::{Path, Query, State},
+    extract::{Request, State},
     routing::{get, post},
 };
-use bytes::Bytes;
 use http::HeaderMap;
 use hyok_core::RequestId;
-use hyok_oci_rest::OciError;
-use hyok_oci_rest::conventions::{
-    OciResponse, OciResult, etag_of, oci_now, paginate, parse_json, required, required_ocid,
+use hyok_oci_rest::{
+    OciError, OciJson, OciPath, OciQuery, RetryTokens,
+    conventions::{
+        LifecycleState, OciResponse, OciResult, check_if_match, etag_of, oci_now, parse_json, required, required_ocid,
+    },
+    extract::body_bytes,
 };
 use serde::Deserialize;
 use serde_json::Value;
-use std::sync::Arc;
-
-/// What a vault's endpoint routers carry: the vault they serve, found from the listener that
-/// took the request, never from the `Host` header.
-#[derive(Clone)]
-pub(crate) struct VaultCtx {
-    pub(crate) svc: Arc<KmsService>,
-    pub(crate) vault_id: Arc<str>,
-    pub(crate) rt: Arc<VaultRuntime>,
-}
 
 pub(crate) fn router(ctx: VaultCtx) -> Router {
     let verifier = ctx.svc.verifier.clone();
     let tenancy = ctx.svc.tenancy_id.clone();
+    // Retry tokens per vault: the same token on two vaults' endpoints names two requests.
+    let tokens = RetryTokens::new(ctx.svc.clock.clone());
     let routes = Router::new()
         .route("/20180608/keys", get(list_keys).post(create_key))
         .route("/20180608/keys/{key}", get(get_key))
@@ -44,7 +37,7 @@ pub(crate) fn router(ctx: VaultCtx) -> Router {
         .route("/20180608/keys/{key}/keyVersions", get(list_versions).post(create_version))
         .route("/20180608/keys/{key}/keyVersions/{version}", get(get_version))
         .with_state(ctx);
-    crate::wrap(routes, verifier, tenancy)
+    wrap(with_retry_tokens(routes, &tokens), verifier, tenancy)
 }
 
 #[derive(Deserialize)]
@@ -67,7 +60,9 @@ struct ExternalKeyReference {
 
 /// The key, if it belongs to this vault.
 fn key_in_vault(ctx: &VaultCtx, key_id: &str) -> OciResult<KeyRecord> {
-    read(&ctx.svc.keys)
+    ctx.svc
+        .keys
+        .read()
         .get(key_id)
         .filter(|r| r.key.vault_id == *ctx.vault_id)
         .cloned()
@@ -77,81 +72,71 @@ fn key_in_vault(ctx: &VaultCtx, key_id: &str) -> OciResult<KeyRecord> {
 async fn create_key(
     State(ctx): State<VaultCtx>,
     rid: RequestId,
-    headers: HeaderMap,
-    body: Bytes,
+    OciJson(req): OciJson<CreateKey>,
 ) -> OciResult<OciResponse> {
-    let scope = format!("POST {} /keys", ctx.vault_id);
-    let svc = ctx.svc.clone();
-    let run = {
-        let body = body.clone();
-        move || async move {
-            let req: CreateKey = parse_json(&body)?;
-            let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?.to_string();
-            let display_name = required(&req.display_name, "displayName")?.to_string();
-            let shape = req.key_shape.ok_or_else(|| OciError::missing_parameter("keyShape is required"))?;
-            match req.protection_mode.as_deref() {
-                Some("EXTERNAL") => {}
-                Some("HSM") | Some("SOFTWARE") | None => {
-                    return Err(OciError::invalid_parameter(
-                        "this vault is EXTERNAL: keys must use protectionMode EXTERNAL (key references)",
-                    ));
-                }
-                Some(other) => {
-                    return Err(OciError::invalid_parameter(format!(
-                        "protectionMode {other:?} is not one of HSM, SOFTWARE, EXTERNAL"
-                    )));
-                }
-            }
-            if shape.algorithm != "AES" || shape.length != 32 || shape.curve_id.is_some() {
-                return Err(OciError::invalid_parameter(format!(
-                    "keyShape {{algorithm: {}, length: {}}} is not allowed: external key references must be AES with length 32 (AES-256)",
-                    shape.algorithm, shape.length
-                )));
-            }
-            let external_key_id = req
-                .external_key_reference
-                .and_then(|r| r.external_key_id)
-                .filter(|s| !s.trim().is_empty())
-                .ok_or_else(|| OciError::missing_parameter("externalKeyReference.externalKeyId is required"))?;
-            if external_key_id.len() > 255 {
-                return Err(OciError::invalid_parameter("externalKeyId is longer than 255 characters"));
-            }
-            let prefix = {
-                let vaults = read(&ctx.svc.vaults);
-                let v = vaults.get(&*ctx.vault_id).ok_or_else(|| OciError::not_found("vault not found"))?;
-                if v.vault.lifecycle_state != hyok_oci_rest::conventions::LifecycleState::Active {
-                    return Err(OciError::incorrect_state(format!("vault {} is not ACTIVE", ctx.vault_id)));
-                }
-                v.prefix.clone()
-            };
-            let key = Key {
-                id: prefixed_ocid("key", &ctx.svc.region, &prefix),
-                compartment_id,
-                vault_id: ctx.vault_id.to_string(),
-                display_name,
-                key_shape: shape,
-                time_created: oci_now(),
-                current_key_version: None,
-                lifecycle_state: KeyState::Creating,
-                lifecycle_details: None,
-                protection_mode: "EXTERNAL",
-                external_key_reference_details: None,
-                is_primary: true,
-                is_auto_rotation_enabled: false,
-                time_of_deletion: None,
-                replica_details: None,
-                restored_from_key_id: None,
-                freeform_tags: req.freeform_tags.unwrap_or_default(),
-                defined_tags: req.defined_tags.unwrap_or_default(),
-            };
-            write(&ctx.svc.keys).insert(key.id.clone(), KeyRecord { key: key.clone(), versions: Vec::new() });
-            let (task_ctx, key_id, rid) = (ctx.clone(), key.id.clone(), rid.0.clone());
-            tokio::spawn(async move { link_key(task_ctx, key_id, external_key_id, prefix, rid).await });
-            // As OCI's known issue: the create response has externalKeyReferenceDetails null.
-            OciResponse::resource(&key)
+    let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?.to_string();
+    let display_name = required(&req.display_name, "displayName")?.to_string();
+    let shape = req.key_shape.ok_or_else(|| OciError::missing_parameter("keyShape is required"))?;
+    match req.protection_mode.as_deref() {
+        Some("EXTERNAL") => {}
+        Some("HSM") | Some("SOFTWARE") | None => {
+            return Err(OciError::invalid_parameter(
+                "this vault is EXTERNAL: keys must use protectionMode EXTERNAL (key references)",
+            ));
         }
+        Some(other) => {
+            return Err(OciError::invalid_parameter(format!(
+                "protectionMode {other:?} is not one of HSM, SOFTWARE, EXTERNAL"
+            )));
+        }
+    }
+    if shape.algorithm != "AES" || shape.length != 32 || shape.curve_id.is_some() {
+        return Err(OciError::invalid_parameter(format!(
+            "keyShape {{algorithm: {}, length: {}}} is not allowed: external key references must be AES with length 32 (AES-256)",
+            shape.algorithm, shape.length
+        )));
+    }
+    let external_key_id =
+        req.external_key_reference
+            .and_then(|r| r.external_key_id)
+            .filter(|s| !s.trim().is_empty())
+            .ok_or_else(|| OciError::missing_parameter("externalKeyReference.externalKeyId is required"))?;
+    if external_key_id.len() > 255 {
+        return Err(OciError::invalid_parameter("externalKeyId is longer than 255 characters"));
+    }
+    let prefix = {
+        let vaults = ctx.svc.vaults.read();
+        let v = vaults.get(&*ctx.vault_id).ok_or_else(|| OciError::not_found("vault not found"))?;
+        if v.vault.lifecycle_state != LifecycleState::Active {
+            return Err(OciError::incorrect_state(format!("vault {} is not ACTIVE", ctx.vault_id)));
+        }
+        v.prefix.clone()
     };
-    svc.retry.run(&scope, &headers, &body, run).await
+    let key = Key {
+        id: prefixed_ocid("key", &ctx.svc.region, &prefix),
+        compartment_id,
+        vault_id: ctx.vault_id.to_string(),
+        display_name,
+        key_shape: shape,
+        time_created: oci_now(),
+        current_key_version: None,
+        lifecycle_state: KeyState::Creating,
+        lifecycle_details: None,
+        protection_mode: "EXTERNAL",
+        external_key_reference_details: None,
+        is_primary: true,
+        is_auto_rotation_enabled: false,
+        time_of_deletion: None,
+        replica_details: None,
+        restored_from_key_id: None,
+        freeform_tags: req.freeform_tags.unwrap_or_default(),
+        defined_tags: req.defined_tags.unwrap_or_default(),
+    };
+    ctx.svc.keys.write().insert(key.id.clone(), KeyRecord { key: key.clone(), versions: Vec::new() });
+    let (task_ctx, key_id, rid) = (ctx.clone(), key.id.clone(), rid.0.clone());
+    tokio::spawn(async move { link_key(task_ctx, key_id, external_key_id, prefix, rid).await });
+    // As OCI's known issue: the create response has externalKeyReferenceDetails null.
+    OciResponse::resource(&key)
 }
 
 /// Ask the key manager about the external key; ENABLED with its current version, or FAILED.
@@ -160,7 +145,7 @@ async fn link_key(ctx: VaultCtx, key_id: String, external_key_id: String, prefix
         Err(e) => Err(failure_text(&e, "GetKeyMetadata")),
         Ok(meta) => check_key_metadata(&meta, &external_key_id),
     };
-    let mut keys = write(&ctx.svc.keys);
+    let mut keys = ctx.svc.keys.write();
     let Some(rec) = keys.get_mut(&key_id) else { return };
     if rec.key.lifecycle_state != KeyState::Creating {
         return;
@@ -197,7 +182,7 @@ async fn link_key(ctx: VaultCtx, key_id: String, external_key_id: String, prefix
 
 /// The vendor's key must be AES-256 (length in bits there), ACTIVE and name a current version.
 fn check_key_metadata(meta: &Value, external_key_id: &str) -> Result<String, String> {
-    let hop = crate::HOP_VENDOR;
+    let hop = HOP_VENDOR;
     let alg = meta["keyShape"]["algorithm"].as_str().unwrap_or("(none)");
     let bits = meta["keyShape"]["length"].as_i64().unwrap_or(0);
     if alg != "AES" || bits != 256 {
@@ -219,30 +204,32 @@ fn check_key_metadata(meta: &Value, external_key_id: &str) -> Result<String, Str
     })
 }
 
-async fn get_key(State(ctx): State<VaultCtx>, Path(key): Path<String>) -> OciResult<OciResponse> {
+async fn get_key(State(ctx): State<VaultCtx>, OciPath(key): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&key_in_vault(&ctx, &key)?.key)
 }
 
-async fn list_keys(State(ctx): State<VaultCtx>, Query(q): Query<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = required_ocid(&q.compartment_id, "compartmentId", "compartment")?;
-    let mut items: Vec<Key> = read(&ctx.svc.keys)
+async fn list_keys(State(ctx): State<VaultCtx>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
+    let compartment = q.compartment()?;
+    let mut items: Vec<Key> = ctx
+        .svc
+        .keys
+        .read()
         .values()
         .map(|r| &r.key)
         .filter(|k| k.vault_id == *ctx.vault_id && k.compartment_id == compartment)
         .cloned()
         .collect();
-    items.sort_by(|a, b| (&a.time_created, &a.id).cmp(&(&b.time_created, &b.id)));
-    let (page, next) = paginate(&items, &q.page(), Clone::clone)?;
-    OciResponse::collection(&page, next)
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    q.respond(items, |k| (&k.display_name, &k.time_created))
 }
 
 fn set_enabled(ctx: &VaultCtx, key_id: &str, headers: &HeaderMap, enable: bool) -> OciResult<OciResponse> {
-    let mut keys = write(&ctx.svc.keys);
+    let mut keys = ctx.svc.keys.write();
     let rec = keys
         .get_mut(key_id)
         .filter(|r| r.key.vault_id == *ctx.vault_id)
         .ok_or_else(|| OciError::not_found(format!("key {key_id} not found in this vault")))?;
-    hyok_oci_rest::conventions::check_if_match(headers, &etag_of(&rec.key))?;
+    check_if_match(headers, &etag_of(&rec.key))?;
     let (from, to) =
         if enable { (KeyState::Disabled, KeyState::Enabled) } else { (KeyState::Enabled, KeyState::Disabled) };
     if rec.key.lifecycle_state != from {
@@ -259,7 +246,7 @@ fn set_enabled(ctx: &VaultCtx, key_id: &str, headers: &HeaderMap, enable: bool) 
 
 async fn enable_key(
     State(ctx): State<VaultCtx>,
-    Path(key): Path<String>,
+    OciPath(key): OciPath<String>,
     headers: HeaderMap,
 ) -> OciResult<OciResponse> {
     set_enabled(&ctx, &key, &headers, true)
@@ -267,7 +254,7 @@ async fn enable_key(
 
 async fn disable_key(
     State(ctx): State<VaultCtx>,
-    Path(key): Path<String>,
+    OciPath(key): OciPath<String>,
     headers: HeaderMap,
 ) -> OciResult<OciResponse> {
     set_enabled(&ctx, &key, &headers, false)
@@ -281,71 +268,63 @@ struct CreateVersion {
 
 async fn create_version(
     State(ctx): State<VaultCtx>,
-    Path(key_id): Path<String>,
+    OciPath(key_id): OciPath<String>,
     rid: RequestId,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Request,
 ) -> OciResult<OciResponse> {
-    let scope = format!("POST /keys/{key_id}/keyVersions");
-    let svc = ctx.svc.clone();
-    let run = {
-        let body = body.clone();
-        move || async move {
-            // The CLI may send no body for a plain rotation; external keys need the version id.
-            let req: CreateVersion =
-                if body.is_empty() { CreateVersion { external_key_version_id: None } } else { parse_json(&body)? };
-            let ext_version = req.external_key_version_id.filter(|s| !s.trim().is_empty()).ok_or_else(|| {
-                OciError::missing_parameter("externalKeyVersionId is required to rotate a key reference")
-            })?;
-            let prefix = read(&ctx.svc.vaults).get(&*ctx.vault_id).map(|v| v.prefix.clone()).unwrap_or_default();
-            let (version, ext_key) = {
-                let mut keys = write(&ctx.svc.keys);
-                let rec = keys
-                    .get_mut(&key_id)
-                    .filter(|r| r.key.vault_id == *ctx.vault_id)
-                    .ok_or_else(|| OciError::not_found(format!("key {key_id} not found in this vault")))?;
-                if rec.key.lifecycle_state != KeyState::Enabled {
-                    return Err(OciError::incorrect_state(format!("key {key_id} must be ENABLED to be rotated")));
-                }
-                if rec.versions.iter().any(|v| {
-                    v.lifecycle_state != KeyState::Failed
-                        && v.external_key_reference_details
-                            .as_ref()
-                            .is_some_and(|d| d.external_key_version_id == ext_version)
-                }) {
-                    return Err(OciError::conflict(format!(
-                        "external key version {ext_version} is already a version of key {key_id}"
-                    )));
-                }
-                let ext_key = rec
-                    .key
-                    .external_key_reference_details
-                    .as_ref()
-                    .map(|d| d.external_key_id.clone())
-                    .ok_or_else(|| OciError::incorrect_state("key has no external key reference"))?;
-                let v = KeyVersion {
-                    id: prefixed_ocid("keyversion", &ctx.svc.region, &prefix),
-                    key_id: key_id.clone(),
-                    vault_id: rec.key.vault_id.clone(),
-                    compartment_id: rec.key.compartment_id.clone(),
-                    time_created: oci_now(),
-                    lifecycle_state: KeyState::Creating,
-                    lifecycle_details: None,
-                    origin: "EXTERNAL",
-                    external_key_reference_details: None,
-                    is_primary: true,
-                    is_auto_rotated: false,
-                    time_of_deletion: None,
-                };
-                rec.versions.push(v.clone());
-                (v, ext_key)
-            };
-            let (task_ctx, vid, rid) = (ctx.clone(), version.id.clone(), rid.0.clone());
-            tokio::spawn(async move { link_version(task_ctx, key_id, vid, ext_key, ext_version, rid).await });
-            OciResponse::resource(&version)
+    // The CLI may send no body for a plain rotation (so no `OciJson`); external keys need the
+    // version id.
+    let body = body_bytes(req, &()).await?;
+    let req: CreateVersion =
+        if body.is_empty() { CreateVersion { external_key_version_id: None } } else { parse_json(&body)? };
+    let ext_version = req
+        .external_key_version_id
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| OciError::missing_parameter("externalKeyVersionId is required to rotate a key reference"))?;
+    let prefix = ctx.svc.vaults.read().get(&*ctx.vault_id).map(|v| v.prefix.clone()).unwrap_or_default();
+    let (version, ext_key) = {
+        let mut keys = ctx.svc.keys.write();
+        let rec = keys
+            .get_mut(&key_id)
+            .filter(|r| r.key.vault_id == *ctx.vault_id)
+            .ok_or_else(|| OciError::not_found(format!("key {key_id} not found in this vault")))?;
+        if rec.key.lifecycle_state != KeyState::Enabled {
+            return Err(OciError::incorrect_state(format!("key {key_id} must be ENABLED to be rotated")));
         }
+        if rec.versions.iter().any(|v| {
+            v.lifecycle_state != KeyState::Failed
+                && v.external_key_reference_details.as_ref().is_some_and(|d| d.external_key_version_id == ext_version)
+        }) {
+            return Err(OciError::conflict(format!(
+                "external key version {ext_version} is already a version of key {key_id}"
+            )));
+        }
+        let ext_key = rec
+            .key
+            .external_key_reference_details
+            .as_ref()
+            .map(|d| d.external_key_id.clone())
+            .ok_or_else(|| OciError::incorrect_state("key has no external key reference"))?;
+        let v = KeyVersion {
+            id: prefixed_ocid("keyversion", &ctx.svc.region, &prefix),
+            key_id: key_id.clone(),
+            vault_id: rec.key.vault_id.clone(),
+            compartment_id: rec.key.compartment_id.clone(),
+            time_created: oci_now(),
+            lifecycle_state: KeyState::Creating,
+            lifecycle_details: None,
+            origin: "EXTERNAL",
+            external_key_reference_details: None,
+            is_primary: true,
+            is_auto_rotated: false,
+            time_of_deletion: None,
+        };
+        rec.versions.push(v.clone());
+        (v, ext_key)
     };
-    svc.retry.run(&scope, &headers, &body, run).await
+    let (task_ctx, vid, rid) = (ctx.clone(), version.id.clone(), rid.0.clone());
+    tokio::spawn(async move { link_version(task_ctx, key_id, vid, ext_key, ext_version, rid).await });
+    OciResponse::resource(&version)
 }
 
 async fn link_version(
@@ -362,12 +341,12 @@ async fn link_version(
             Some("ACTIVE") => Ok(()),
             other => Err(format!(
                 "{}: external key version {ext_version} is {} in the key manager; it must be ACTIVE (GetKeyVersionMetadata)",
-                crate::HOP_VENDOR,
+                HOP_VENDOR,
                 other.unwrap_or("(no state)")
             )),
         },
     };
-    let mut keys = write(&ctx.svc.keys);
+    let mut keys = ctx.svc.keys.write();
     let Some(rec) = keys.get_mut(&key_id) else { return };
     let Some(v) = rec.versions.iter_mut().find(|v| v.id == version_id) else { return };
     match outcome {
@@ -388,17 +367,16 @@ async fn link_version(
 
 async fn list_versions(
     State(ctx): State<VaultCtx>,
-    Path(key): Path<String>,
-    Query(q): Query<ListQuery>,
+    OciPath(key): OciPath<String>,
+    OciQuery(q): OciQuery<ListQuery>,
 ) -> OciResult<OciResponse> {
-    let rec = key_in_vault(&ctx, &key)?;
-    let (page, next) = paginate(&rec.versions, &q.page(), Clone::clone)?;
-    OciResponse::collection(&page, next)
+    // Versions have no name; those made in the same millisecond stay in creation order.
+    q.respond(key_in_vault(&ctx, &key)?.versions, |v| ("", &v.time_created))
 }
 
 async fn get_version(
     State(ctx): State<VaultCtx>,
-    Path((key, version)): Path<(String, String)>,
+    OciPath((key, version)): OciPath<(String, String)>,
 ) -> OciResult<OciResponse> {
     let rec = key_in_vault(&ctx, &key)?;
     let v = rec.version(&version).ok_or_else(|| OciError::not_found(format!("key version {version} not found")))?;

@@ -1,53 +1,38 @@
 //! The regional KMS API: EKMS private endpoints (task 12) and external vaults (task 14).
 
 use crate::{
-    KmsService, VendorError, crypto, management,
+    crypto, management,
     model::{
         ExternalKeyManagerMetadataSummary, OauthMetadataSummary, PrivateEndpoint, Served, Tags, Vault, VaultRecord,
     },
-    new_prefix, prefixed_ocid, read,
-    vendor::{SCOPE_LITERAL, VaultRuntime},
-    write,
+    routing::{ListQuery, with_retry_tokens, wrap},
+    service::{KmsService, PE_SETTLE, VENDOR_TIMEOUT, new_prefix, prefixed_ocid},
+    vault::{VaultCtx, failure_text},
+    vendor::{HOP_VENDOR, MAX_RESPONSE, SCOPE_LITERAL, VaultRuntime},
 };
-use axum::{
-    Router,
-    extract::{Path, Query, State},
-    routing::get,
-};
-use bytes::Bytes;
+use axum::{Router, extract::State, routing::get};
 use http::{HeaderMap, StatusCode};
-use hyok_core::{RequestId, client::HttpClient};
-use hyok_oci_rest::OciError;
-use hyok_oci_rest::conventions::{
-    LifecycleState, OciResponse, OciResult, PageQuery, check_if_match, etag_of, oci_now, paginate, parse_json,
-    required, required_ocid, settle_after,
+use hyok_core::{RequestId, client::HttpClient, ids::VaultEndpoints};
+use hyok_oci_rest::{
+    OciError, OciJson, OciPath, OciQuery,
+    conventions::{
+        LifecycleState, OciResponse, OciResult, check_if_match, etag_of, oci_now, required, required_ocid, settle_after,
+    },
 };
 use serde::Deserialize;
 use serde_json::Value;
 use std::{net::Ipv4Addr, sync::Arc};
 
-pub(crate) fn routes() -> Router<Arc<KmsService>> {
-    Router::new()
+/// The regional API (`kms.<region>.oraclecloud.com`): vaults and EKMS private endpoints.
+pub fn router(svc: Arc<KmsService>) -> Router {
+    let (verifier, tenancy, tokens) = (svc.verifier.clone(), svc.tenancy_id.clone(), svc.retry.clone());
+    let routes = Router::new()
         .route("/20180608/ekmsPrivateEndpoints", get(list_pes).post(create_pe))
         .route("/20180608/ekmsPrivateEndpoints/{id}", get(get_pe).put(update_pe).delete(delete_pe))
         .route("/20180608/vaults", get(list_vaults).post(create_vault))
         .route("/20180608/vaults/{id}", get(get_vault))
-}
-
-/// `compartmentId` + paging, the query of every list.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ListQuery {
-    pub(crate) compartment_id: Option<String>,
-    pub(crate) limit: Option<String>,
-    pub(crate) page: Option<String>,
-    pub(crate) lifecycle_state: Option<String>,
-}
-
-impl ListQuery {
-    pub(crate) fn page(&self) -> PageQuery {
-        PageQuery { limit: self.limit.clone(), page: self.page.clone() }
-    }
+        .with_state(svc);
+    wrap(with_retry_tokens(routes, &tokens), verifier, tenancy)
 }
 
 fn tags(t: Tags) -> std::collections::HashMap<String, Value> {
@@ -81,88 +66,80 @@ fn validate_ca_bundle(pem: &str) -> OciResult<()> {
     Ok(())
 }
 
-async fn create_pe(State(svc): State<Arc<KmsService>>, headers: HeaderMap, body: Bytes) -> OciResult<OciResponse> {
-    let run = {
-        let svc = svc.clone();
-        let body = body.clone();
-        move || async move {
-            let req: CreatePe = parse_json(&body)?;
-            let subnet_id = required_ocid(&req.subnet_id, "subnetId", "subnet")?;
-            let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?;
-            let display_name = required(&req.display_name, "displayName")?;
-            let ip_text = required(&req.external_key_manager_ip, "externalKeyManagerIp")?;
-            let ip: Ipv4Addr = ip_text.trim().parse().map_err(|_| {
-                OciError::invalid_parameter(format!("externalKeyManagerIp {ip_text:?} is not an IPv4 address"))
-            })?;
-            let port = match req.port {
-                None => None,
-                Some(p) if (1..=65535).contains(&p) => Some(p as u16),
-                Some(p) => return Err(OciError::invalid_parameter(format!("port {p} is not between 1 and 65535"))),
-            };
-            let ca_bundle = required(&req.ca_bundle, "caBundle")?;
-            validate_ca_bundle(ca_bundle)?;
-            if svc.net.subnet(subnet_id).is_none() {
-                return Err(OciError::not_found(format!("subnet {subnet_id} not found")));
-            }
-            let id = hyok_core::ids::regional_ocid("ekmsprivateendpoint");
-            let pe_ip = svc
-                .net
-                .allocate_ip(subnet_id, &format!("EKMS private endpoint {display_name}"))
-                .map_err(|e| OciError::new(StatusCode::CONFLICT, "Conflict", e.to_string()))?;
-            let now = oci_now();
-            let pe = PrivateEndpoint {
-                id: id.clone(),
-                compartment_id: compartment_id.to_string(),
-                subnet_id: subnet_id.to_string(),
-                display_name: display_name.to_string(),
-                time_created: now.clone(),
-                time_updated: now,
-                freeform_tags: tags(req.freeform_tags),
-                defined_tags: tags(req.defined_tags),
-                lifecycle_state: LifecycleState::Creating,
-                lifecycle_details: None,
-                external_key_manager_ip: ip.to_string(),
-                port,
-                ca_bundle: ca_bundle.to_string(),
-                private_endpoint_ip: Some(pe_ip.to_string()),
-            };
-            write(&svc.pes).insert(id.clone(), pe.clone());
-            settle_after(&hyok_core::Clock::default(), svc.pes.clone(), id, crate::PE_SETTLE, Ok(()));
-            OciResponse::resource(&pe)
-        }
+async fn create_pe(State(svc): State<Arc<KmsService>>, OciJson(req): OciJson<CreatePe>) -> OciResult<OciResponse> {
+    let subnet_id = required_ocid(&req.subnet_id, "subnetId", "subnet")?;
+    let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?;
+    let display_name = required(&req.display_name, "displayName")?;
+    let ip_text = required(&req.external_key_manager_ip, "externalKeyManagerIp")?;
+    let ip: Ipv4Addr = ip_text
+        .trim()
+        .parse()
+        .map_err(|_| OciError::invalid_parameter(format!("externalKeyManagerIp {ip_text:?} is not an IPv4 address")))?;
+    let port = match req.port {
+        None => None,
+        Some(p) if (1..=65535).contains(&p) => Some(p as u16),
+        Some(p) => return Err(OciError::invalid_parameter(format!("port {p} is not between 1 and 65535"))),
     };
-    svc.retry.run("POST /ekmsPrivateEndpoints", &headers, &body, run).await
+    let ca_bundle = required(&req.ca_bundle, "caBundle")?;
+    validate_ca_bundle(ca_bundle)?;
+    if svc.net.subnet(subnet_id).is_none() {
+        return Err(OciError::not_found(format!("subnet {subnet_id} not found")));
+    }
+    let id = hyok_core::ids::regional_ocid("ekmsprivateendpoint");
+    let pe_ip = svc
+        .net
+        .allocate_ip(subnet_id, &format!("EKMS private endpoint {display_name}"))
+        .map_err(|e| OciError::new(StatusCode::CONFLICT, "Conflict", e.to_string()))?;
+    let now = oci_now();
+    let pe = PrivateEndpoint {
+        id: id.clone(),
+        compartment_id: compartment_id.to_string(),
+        subnet_id: subnet_id.to_string(),
+        display_name: display_name.to_string(),
+        time_created: now.clone(),
+        time_updated: now,
+        freeform_tags: tags(req.freeform_tags),
+        defined_tags: tags(req.defined_tags),
+        lifecycle_state: LifecycleState::Creating,
+        lifecycle_details: None,
+        external_key_manager_ip: ip.to_string(),
+        port,
+        ca_bundle: ca_bundle.to_string(),
+        private_endpoint_ip: Some(pe_ip.to_string()),
+    };
+    svc.pes.write().insert(id.clone(), pe.clone());
+    settle_after(&svc.clock, svc.pes.clone(), id, PE_SETTLE, Ok(()));
+    OciResponse::resource(&pe)
 }
 
 fn pe_or_404(svc: &KmsService, id: &str) -> OciResult<PrivateEndpoint> {
-    read(&svc.pes).get(id).cloned().ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))
+    svc.pes.read().get(id).cloned().ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))
 }
 
-async fn get_pe(State(svc): State<Arc<KmsService>>, Path(id): Path<String>) -> OciResult<OciResponse> {
+async fn get_pe(State(svc): State<Arc<KmsService>>, OciPath(id): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&pe_or_404(&svc, &id)?)
 }
 
-async fn list_pes(State(svc): State<Arc<KmsService>>, Query(q): Query<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = required_ocid(&q.compartment_id, "compartmentId", "compartment")?;
-    let mut items: Vec<PrivateEndpoint> = read(&svc.pes)
+async fn list_pes(State(svc): State<Arc<KmsService>>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
+    let compartment = q.compartment()?;
+    let mut items: Vec<PrivateEndpoint> = svc
+        .pes
+        .read()
         .values()
-        .filter(|p| p.compartment_id == compartment)
-        .filter(|p| q.lifecycle_state.as_deref().is_none_or(|s| p.lifecycle_state.as_str() == s))
+        .filter(|p| p.compartment_id == compartment && q.wants_state(p.lifecycle_state.as_str()))
         .cloned()
         .collect();
-    items.sort_by(|a, b| (&a.time_created, &a.id).cmp(&(&b.time_created, &b.id)));
-    let (page, next) = paginate(&items, &q.page(), Clone::clone)?;
-    OciResponse::collection(&page, next)
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    q.respond(items, |p| (&p.display_name, &p.time_created))
 }
 
 /// Only the name and tags of a private endpoint may change; its IP, port and CA bundle cannot.
 async fn update_pe(
     State(svc): State<Arc<KmsService>>,
-    Path(id): Path<String>,
+    OciPath(id): OciPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    OciJson(v): OciJson<Value>,
 ) -> OciResult<OciResponse> {
-    let v: Value = parse_json(&body)?;
     let obj = v.as_object().ok_or_else(|| OciError::invalid_parameter("request body must be a JSON object"))?;
     for field in obj.keys() {
         match field.as_str() {
@@ -175,7 +152,7 @@ async fn update_pe(
             other => return Err(OciError::invalid_parameter(format!("unknown field {other}"))),
         }
     }
-    let mut map = write(&svc.pes);
+    let mut map = svc.pes.write();
     let pe = map.get_mut(&id).ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))?;
     check_if_match(&headers, &etag_of(&*pe))?;
     if pe.lifecycle_state != LifecycleState::Active {
@@ -203,10 +180,12 @@ async fn update_pe(
 
 async fn delete_pe(
     State(svc): State<Arc<KmsService>>,
-    Path(id): Path<String>,
+    OciPath(id): OciPath<String>,
     headers: HeaderMap,
 ) -> OciResult<(StatusCode, ())> {
-    let in_use = read(&svc.vaults)
+    let in_use = svc
+        .vaults
+        .read()
         .values()
         .find(|v| {
             v.vault.external_key_manager_metadata_summary.private_endpoint_id == id
@@ -217,7 +196,7 @@ async fn delete_pe(
         return Err(OciError::conflict(format!("EKMS private endpoint {id} is used by vault {vault}")));
     }
     let ip = {
-        let mut map = write(&svc.pes);
+        let mut map = svc.pes.write();
         let pe =
             map.get_mut(&id).ok_or_else(|| OciError::not_found(format!("EKMS private endpoint {id} not found")))?;
         check_if_match(&headers, &etag_of(&*pe))?;
@@ -287,106 +266,100 @@ pub(crate) fn audience_for(pe: &PrivateEndpoint) -> String {
 async fn create_vault(
     State(svc): State<Arc<KmsService>>,
     rid: RequestId,
-    headers: HeaderMap,
-    body: Bytes,
+    OciJson(req): OciJson<CreateVault>,
 ) -> OciResult<OciResponse> {
-    let run = {
-        let svc = svc.clone();
-        let body = body.clone();
-        move || async move {
-            let req: CreateVault = parse_json(&body)?;
-            let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?.to_string();
-            let display_name = required(&req.display_name, "displayName")?.to_string();
-            match required(&req.vault_type, "vaultType")? {
-                "EXTERNAL" => {}
-                "DEFAULT" | "VIRTUAL_PRIVATE" => {
-                    return Err(OciError::invalid_parameter(
-                        "the lab models only EXTERNAL vaults (HYOK); vaultType DEFAULT and VIRTUAL_PRIVATE are not available",
-                    ));
-                }
-                other => {
-                    return Err(OciError::invalid_parameter(format!(
-                        "vaultType {other:?} is not one of DEFAULT, VIRTUAL_PRIVATE, EXTERNAL"
-                    )));
-                }
-            }
-            let ekm = req.external_key_manager_metadata.ok_or_else(|| {
-                OciError::missing_parameter("externalKeyManagerMetadata is required for vaultType EXTERNAL")
-            })?;
-            let vault_url = required(&ekm.external_vault_endpoint_url, "externalVaultEndpointUrl")?;
-            let parsed_url = https_url(vault_url, "externalVaultEndpointUrl")?;
-            let pe_id = required_ocid(&ekm.private_endpoint_id, "privateEndpointId", "ekmsprivateendpoint")?;
-            let oauth = ekm.oauth_metadata.ok_or_else(|| OciError::missing_parameter("oauthMetadata is required"))?;
-            let idcs_url = required(&oauth.idcs_account_name_url, "idcsAccountNameUrl")?;
-            https_url(idcs_url, "idcsAccountNameUrl")?;
-            let client_id = required(&oauth.client_app_id, "clientAppId")?;
-            let secret = required(&oauth.client_app_secret, "clientAppSecret")?;
-            let pe = read(&svc.pes)
-                .get(pe_id)
-                .cloned()
-                .ok_or_else(|| OciError::invalid_parameter(format!("privateEndpointId {pe_id} does not exist")))?;
-            if pe.lifecycle_state != LifecycleState::Active {
-                return Err(OciError::incorrect_state(format!(
-                    "EKMS private endpoint {pe_id} is {}; it must be ACTIVE",
-                    pe.lifecycle_state.as_str()
-                )));
-            }
-            let pe_ip: Ipv4Addr = pe
-                .private_endpoint_ip
-                .as_deref()
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(|| OciError::internal("active private endpoint without an address"))?;
-            let pe_tls = hyok_core::tls::client_config_chain_only(&pe.ca_bundle).map_err(OciError::internal)?;
-            let pe_client = HttpClient::new(svc.host.dial_from(pe_ip), pe_tls)
-                .with_events(svc.host.events(), format!("kms private endpoint@{pe_ip}"))
-                .with_timeout(crate::VENDOR_TIMEOUT)
-                .with_max_response(crate::vendor::MAX_RESPONSE);
-            let scope = format!("{}{SCOPE_LITERAL}", audience_for(&pe));
-            let runtime = VaultRuntime::new(vault_url, idcs_url, client_id, secret, scope, svc.idcs.clone(), pe_client)
-                .map_err(OciError::invalid_parameter)?;
-
-            let prefix = new_prefix();
-            let id = prefixed_ocid("vault", &svc.region, &prefix);
-            let vault = Vault {
-                id: id.clone(),
-                compartment_id,
-                display_name,
-                crypto_endpoint: format!("https://{prefix}-crypto.kms.{}.oraclecloud.com", svc.region),
-                management_endpoint: format!("https://{prefix}-management.kms.{}.oraclecloud.com", svc.region),
-                lifecycle_state: LifecycleState::Creating,
-                lifecycle_details: None,
-                time_created: oci_now(),
-                vault_type: "EXTERNAL",
-                wrappingkey_id: None,
-                time_of_deletion: None,
-                restored_from_vault_id: None,
-                replica_details: None,
-                is_primary: true,
-                is_vault_replicable: false,
-                external_key_manager_metadata_summary: ExternalKeyManagerMetadataSummary {
-                    external_vault_endpoint_url: vault_url.trim().to_string(),
-                    private_endpoint_id: pe_id.to_string(),
-                    vendor: None,
-                    oauth_metadata_summary: OauthMetadataSummary {
-                        idcs_account_name_url: idcs_url.trim().to_string(),
-                        client_app_id: client_id.to_string(),
-                    },
-                },
-                freeform_tags: tags(req.freeform_tags),
-                defined_tags: tags(req.defined_tags),
-            };
-            let runtime = Arc::new(runtime);
-            write(&svc.vaults).insert(
-                id.clone(),
-                VaultRecord { vault: vault.clone(), prefix, served: None, runtime: Some(runtime.clone()) },
-            );
-            let task_svc = svc.clone();
-            let rid = rid.0.clone();
-            tokio::spawn(async move { activate_vault(task_svc, id, pe, parsed_url, runtime, rid).await });
-            OciResponse::resource(&vault)
+    let compartment_id = required_ocid(&req.compartment_id, "compartmentId", "compartment")?.to_string();
+    let display_name = required(&req.display_name, "displayName")?.to_string();
+    match required(&req.vault_type, "vaultType")? {
+        "EXTERNAL" => {}
+        "DEFAULT" | "VIRTUAL_PRIVATE" => {
+            return Err(OciError::invalid_parameter(
+                "the lab models only EXTERNAL vaults (HYOK); vaultType DEFAULT and VIRTUAL_PRIVATE are not available",
+            ));
         }
+        other => {
+            return Err(OciError::invalid_parameter(format!(
+                "vaultType {other:?} is not one of DEFAULT, VIRTUAL_PRIVATE, EXTERNAL"
+            )));
+        }
+    }
+    let ekm = req
+        .external_key_manager_metadata
+        .ok_or_else(|| OciError::missing_parameter("externalKeyManagerMetadata is required for vaultType EXTERNAL"))?;
+    let vault_url = required(&ekm.external_vault_endpoint_url, "externalVaultEndpointUrl")?;
+    let parsed_url = https_url(vault_url, "externalVaultEndpointUrl")?;
+    let pe_id = required_ocid(&ekm.private_endpoint_id, "privateEndpointId", "ekmsprivateendpoint")?;
+    let oauth = ekm.oauth_metadata.ok_or_else(|| OciError::missing_parameter("oauthMetadata is required"))?;
+    let idcs_url = required(&oauth.idcs_account_name_url, "idcsAccountNameUrl")?;
+    https_url(idcs_url, "idcsAccountNameUrl")?;
+    let client_id = required(&oauth.client_app_id, "clientAppId")?;
+    let secret = required(&oauth.client_app_secret, "clientAppSecret")?;
+    let pe = svc
+        .pes
+        .read()
+        .get(pe_id)
+        .cloned()
+        .ok_or_else(|| OciError::invalid_parameter(format!("privateEndpointId {pe_id} does not exist")))?;
+    if pe.lifecycle_state != LifecycleState::Active {
+        return Err(OciError::incorrect_state(format!(
+            "EKMS private endpoint {pe_id} is {}; it must be ACTIVE",
+            pe.lifecycle_state.as_str()
+        )));
+    }
+    let pe_ip: Ipv4Addr = pe
+        .private_endpoint_ip
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| OciError::internal("active private endpoint without an address"))?;
+    let pe_tls = hyok_core::tls::client_config_chain_only(&pe.ca_bundle).map_err(OciError::internal)?;
+    let pe_client = HttpClient::new(svc.host.dial_from(pe_ip), pe_tls)
+        .with_events(svc.host.events(), format!("kms private endpoint@{pe_ip}"))
+        .with_timeout(VENDOR_TIMEOUT)
+        .with_max_response(MAX_RESPONSE);
+    let scope = format!("{}{SCOPE_LITERAL}", audience_for(&pe));
+    let runtime = VaultRuntime::new(vault_url, idcs_url, client_id, secret, scope, svc.idcs.clone(), pe_client)
+        .map_err(OciError::invalid_parameter)?
+        .with_clock(svc.clock.clone());
+
+    let prefix = new_prefix();
+    let id = prefixed_ocid("vault", &svc.region, &prefix);
+    let endpoints = VaultEndpoints::of(&svc.region, &prefix);
+    let vault = Vault {
+        id: id.clone(),
+        compartment_id,
+        display_name,
+        crypto_endpoint: endpoints.crypto,
+        management_endpoint: endpoints.management,
+        lifecycle_state: LifecycleState::Creating,
+        lifecycle_details: None,
+        time_created: oci_now(),
+        vault_type: "EXTERNAL",
+        wrappingkey_id: None,
+        time_of_deletion: None,
+        restored_from_vault_id: None,
+        replica_details: None,
+        is_primary: true,
+        is_vault_replicable: false,
+        external_key_manager_metadata_summary: ExternalKeyManagerMetadataSummary {
+            external_vault_endpoint_url: vault_url.trim().to_string(),
+            private_endpoint_id: pe_id.to_string(),
+            vendor: None,
+            oauth_metadata_summary: OauthMetadataSummary {
+                idcs_account_name_url: idcs_url.trim().to_string(),
+                client_app_id: client_id.to_string(),
+            },
+        },
+        freeform_tags: tags(req.freeform_tags),
+        defined_tags: tags(req.defined_tags),
     };
-    svc.retry.run("POST /vaults", &headers, &body, run).await
+    let runtime = Arc::new(runtime);
+    svc.vaults
+        .write()
+        .insert(id.clone(), VaultRecord { vault: vault.clone(), prefix, served: None, runtime: Some(runtime.clone()) });
+    let task_svc = svc.clone();
+    let rid = rid.0.clone();
+    tokio::spawn(async move { activate_vault(task_svc, id, pe, parsed_url, runtime, rid).await });
+    OciResponse::resource(&vault)
 }
 
 /// CREATING → ACTIVE or FAILED: check the URL against the private endpoint, get a token, ask the
@@ -423,7 +396,7 @@ async fn activate_vault(
         other => {
             let reason = format!(
                 "{}: the key manager reports the vault as {} (GetVaultMetadata); it must be ACTIVE",
-                crate::HOP_VENDOR,
+                HOP_VENDOR,
                 other.unwrap_or("(no state)")
             );
             svc.set_vault_state(&id, LifecycleState::Failed, Some(reason));
@@ -431,11 +404,11 @@ async fn activate_vault(
         }
     }
     let vendor = meta["vendor"].as_str().map(str::to_string);
-    let (name, mgmt_url, crypto_url) = match read(&svc.vaults).get(&id) {
+    let (name, mgmt_url, crypto_url) = match svc.vaults.read().get(&id) {
         Some(r) => (r.vault.display_name.clone(), r.vault.management_endpoint.clone(), r.vault.crypto_endpoint.clone()),
         None => return,
     };
-    let ctx = crate::management::VaultCtx { svc: svc.clone(), vault_id: id.clone().into(), rt: rt.clone() };
+    let ctx = VaultCtx { svc: svc.clone(), vault_id: id.clone().into(), rt: rt.clone() };
     let mgmt = svc
         .serve_endpoint(format!("kms-management {name}"), "kms-management", &mgmt_url, management::router(ctx.clone()))
         .await;
@@ -455,7 +428,7 @@ async fn activate_vault(
                 return;
             }
         };
-    if let Some(r) = write(&svc.vaults).get_mut(&id)
+    if let Some(r) = svc.vaults.write().get_mut(&id)
         && r.vault.lifecycle_state == LifecycleState::Creating
     {
         r.vault.lifecycle_state = LifecycleState::Active;
@@ -464,32 +437,28 @@ async fn activate_vault(
     }
 }
 
-/// `lifecycleDetails` for a failed vendor step: the hop and reason, plus the operation.
-pub(crate) fn failure_text(e: &VendorError, op: &str) -> String {
-    format!("{e} ({op})")
-}
-
 fn vault_or_404(svc: &KmsService, id: &str) -> OciResult<Vault> {
-    read(&svc.vaults)
+    svc.vaults
+        .read()
         .get(id)
         .map(|r| r.vault.clone())
         .ok_or_else(|| OciError::not_found(format!("vault {id} not found")))
 }
 
-async fn get_vault(State(svc): State<Arc<KmsService>>, Path(id): Path<String>) -> OciResult<OciResponse> {
+async fn get_vault(State(svc): State<Arc<KmsService>>, OciPath(id): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&vault_or_404(&svc, &id)?)
 }
 
-async fn list_vaults(State(svc): State<Arc<KmsService>>, Query(q): Query<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = required_ocid(&q.compartment_id, "compartmentId", "compartment")?;
-    let mut items: Vec<Vault> = read(&svc.vaults)
+async fn list_vaults(State(svc): State<Arc<KmsService>>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
+    let compartment = q.compartment()?;
+    let mut items: Vec<Vault> = svc
+        .vaults
+        .read()
         .values()
         .map(|r| &r.vault)
-        .filter(|v| v.compartment_id == compartment)
-        .filter(|v| q.lifecycle_state.as_deref().is_none_or(|s| v.lifecycle_state.as_str() == s))
+        .filter(|v| v.compartment_id == compartment && q.wants_state(v.lifecycle_state.as_str()))
         .cloned()
         .collect();
-    items.sort_by(|a, b| (&a.time_created, &a.id).cmp(&(&b.time_created, &b.id)));
-    let (page, next) = paginate(&items, &q.page(), Clone::clone)?;
-    OciResponse::collection(&page, next)
+    items.sort_by(|a, b| a.id.cmp(&b.id));
+    q.respond(items, |v| (&v.display_name, &v.time_created))
 }

@@ -8,7 +8,10 @@ use axum::body::Body;
 use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
-use hyok_core::client::{ClientError, HopName, HttpClient};
+use hyok_core::{
+    Clock,
+    client::{ClientError, HopName, HttpClient},
+};
 use parking_lot::RwLock;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -106,6 +109,7 @@ pub struct VaultRuntime {
     pe: HttpClient,
     token: RwLock<Option<Cached>>,
     refresh: tokio::sync::Mutex<()>,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for VaultRuntime {
@@ -142,7 +146,14 @@ impl VaultRuntime {
             pe,
             token: RwLock::new(None),
             refresh: tokio::sync::Mutex::new(()),
+            clock: Clock::system(),
         })
+    }
+
+    /// Time the token cache on `clock` (the service's; default the system clock).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The scope asked for (`<audience>oci_ekms`).
@@ -152,7 +163,7 @@ impl VaultRuntime {
 
     fn cached(&self) -> Option<std::sync::Arc<str>> {
         let g = self.token.read();
-        g.as_ref().filter(|c| Instant::now() < c.refresh_at).map(|c| c.token.clone())
+        g.as_ref().filter(|c| self.clock.now() < c.refresh_at).map(|c| c.token.clone())
     }
 
     /// Forget the cached token, as when its lifetime has run out.
@@ -180,7 +191,7 @@ impl VaultRuntime {
         }
         let (token, ttl) = self.fetch_token(rid).await?;
         let token: std::sync::Arc<str> = token.into();
-        let refresh_at = Instant::now() + Duration::from_secs_f64(ttl.max(1) as f64 * REFRESH_AT);
+        let refresh_at = self.clock.now() + Duration::from_secs_f64(ttl.max(1) as f64 * REFRESH_AT);
         *self.token.write() = Some(Cached { token: token.clone(), refresh_at });
         Ok(token)
     }

@@ -1,12 +1,16 @@
 //! The lab's one port plan: every port a lab listens on, as an offset from the port base.
-//! The Dockerfile, the compose file, the justfile and the testcontainers crate publish these
-//! ranges; a test checks that they agree with this file.
+//! The Dockerfile, the compose file and the justfile publish these ranges, and the world file
+//! places services in them; a test (`tests/it/ports.rs`) checks that they agree with this file.
+//! The testcontainers crate and the lab itself read them from here.
 
 use std::ops::RangeInclusive;
 
 /// Default first real port of `hyok-lab up` (stable URLs for workshops).
 pub const DEFAULT_PORT_BASE: u16 = 17400;
-/// Offsets of the services the world file places (`port_offset` in world.toml).
+/// Offset of the admin endpoint (`/health`, `/events`, a region's internal API).
+pub const ADMIN_OFFSET: u16 = 0;
+/// Offsets of the services the world file places (`port_offset` in world.toml), and the admin
+/// endpoint's.
 pub const SERVICE_OFFSETS: RangeInclusive<u16> = 0..=16;
 /// Port offset at which the host reaches the gateway's 443 in the compose topology.
 pub const GATEWAY_HOST_OFFSET: u16 = 50;

@@ -17,7 +17,11 @@
 //! is a host folder mounted at `/lab`, so lab.json, the CA bundle and the CLI config are plain
 //! files here. The container is removed when the [`HyokLab`] is dropped.
 
-use hyok_lab_client::{LabInfo, scenario};
+use hyok_lab_client::{
+    LabInfo,
+    ports::{DYNAMIC_PORT_OFFSET, DYNAMIC_PORTS, published_tcp, published_udp},
+    scenario,
+};
 use std::{
     net::TcpListener,
     path::{Path, PathBuf},
@@ -51,10 +55,6 @@ pub enum Error {
     #[error("scenario: {0}")]
     Scenario(String),
 }
-
-/// Port offsets the lab uses (services, DNS, run-time endpoints); see docker/Dockerfile.
-const TCP: &[(u16, u16)] = &[(0, 16), (52, 57), (100, 109)];
-const UDP: &[(u16, u16)] = &[(52, 57)];
 
 /// Options for [`HyokLab::start_with`].
 #[derive(Debug, Clone)]
@@ -91,22 +91,24 @@ impl std::fmt::Debug for HyokLab {
 
 /// Docker publishes on 0.0.0.0; probe the same way, TCP and UDP.
 fn block_is_free(base: u16) -> bool {
-    TCP.iter().all(|(a, b)| (*a..=*b).all(|o| TcpListener::bind(("0.0.0.0", base + o)).is_ok()))
-        && UDP.iter().all(|(a, b)| (*a..=*b).all(|o| std::net::UdpSocket::bind(("0.0.0.0", base + o)).is_ok()))
+    published_tcp().into_iter().flatten().all(|o| TcpListener::bind(("0.0.0.0", base + o)).is_ok())
+        && published_udp().into_iter().flatten().all(|o| std::net::UdpSocket::bind(("0.0.0.0", base + o)).is_ok())
 }
 
-/// Blocks of 200 ports from 20000 to 32599: below Linux's ephemeral range (32768+), where
-/// outgoing connections would otherwise take ports between the probe and `docker run`.
+/// Blocks of 200 ports (a lab's whole plan, run-time endpoints included) from 20000 to 32599:
+/// below Linux's ephemeral range (32768+), where outgoing connections would otherwise take ports
+/// between the probe and `docker run`.
+const BLOCK: u16 = DYNAMIC_PORT_OFFSET + DYNAMIC_PORTS;
 const FIRST_BASE: u16 = 20_000;
 const BLOCKS: u16 = 63;
 
 fn free_base() -> Result<u16, Error> {
     // Start at a random block so parallel tests rarely probe the same one.
     let start = u16::from_str_radix(&hyok_core::ids::hex32()[..4], 16).unwrap_or(0) % BLOCKS;
-    (0..BLOCKS)
-        .map(|i| FIRST_BASE + ((start + i) % BLOCKS) * 200)
-        .find(|b| block_is_free(*b))
-        .ok_or_else(|| Error::Ports(format!("every block of ports from {FIRST_BASE} to 32599 was partly taken")))
+    (0..BLOCKS).map(|i| FIRST_BASE + ((start + i) % BLOCKS) * BLOCK).find(|b| block_is_free(*b)).ok_or_else(|| {
+        let last = FIRST_BASE + BLOCKS * BLOCK - 1;
+        Error::Ports(format!("every block of ports from {FIRST_BASE} to {last} was partly taken"))
+    })
 }
 
 impl HyokLab {
@@ -148,15 +150,12 @@ impl HyokLab {
             .with_env_var("HYOK_LAB_PORT_BASE", base.to_string())
             .with_mount(Mount::bind_mount(dir.display().to_string(), "/lab"))
             .with_startup_timeout(opts.startup_timeout);
-        for (a, b) in TCP {
-            for o in *a..=*b {
-                req = req.with_mapped_port(base + o, ContainerPort::Tcp(base + o));
-            }
+        // The lab's port plan, published under the same numbers (lab.json holds host URLs).
+        for o in published_tcp().into_iter().flatten() {
+            req = req.with_mapped_port(base + o, ContainerPort::Tcp(base + o));
         }
-        for (a, b) in UDP {
-            for o in *a..=*b {
-                req = req.with_mapped_port(base + o, ContainerPort::Udp(base + o));
-            }
+        for o in published_udp().into_iter().flatten() {
+            req = req.with_mapped_port(base + o, ContainerPort::Udp(base + o));
         }
         let container = match req.start().await {
             Ok(c) => c,

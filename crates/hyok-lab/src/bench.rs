@@ -5,9 +5,10 @@
 //! then the same with the private endpoint pointed straight at CTM (`oci-hyok-direct`).
 //! Load goes to loopback only and stops by itself.
 
-use crate::{Lab, LabOptions, scenario};
+use crate::lab::{Lab, LabOptions};
 use axum::body::Body;
 use bytes::Bytes;
+use hyok_lab_client::scenario;
 use serde::Serialize;
 use std::{
     sync::Arc,
@@ -113,7 +114,9 @@ pub async fn chain(
     concurrency: usize,
     duration: Duration,
 ) -> Result<Figures, String> {
-    let dir = std::env::temp_dir().join(format!("hyok-bench-{}", hyok_core::ids::hex32()));
+    // Removed when it goes out of scope, whatever happens on the way.
+    let tmp = tempfile::Builder::new().prefix("hyok-bench-").tempdir().map_err(|e| e.to_string())?;
+    let dir = tmp.path().to_path_buf();
     let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.map_err(|e| e.to_string())?;
     lab.write_lab_json().map_err(|e| e.to_string())?;
     let result = async {
@@ -157,6 +160,5 @@ pub async fn chain(
     }
     .await;
     lab.shutdown().await;
-    let _ = std::fs::remove_dir_all(dir);
     result
 }

@@ -1,91 +1,41 @@
 //! One service per process (`hyok-lab serve <service>`), for the compose topology in
 //! `docker/compose.yaml`: the identity domain, CipherTrust Manager, the API gateway's data
 //! plane, DNS and the OCI region each run in their own container and reach each other only over
-//! Docker networks.
-//!
-//! The OCI region (`serve oci`) owns the network and DNS models, because the OCI Networking and
-//! DNS APIs change them. The other containers use them over the region's internal endpoints:
-//! the DNS container answers real DNS queries from the region's model, and a container that
-//! dials asks its VCN's resolver (real DNS, in the DNS container), then asks the region whether
-//! routing and security lists let the connection through, then connects to the address itself
-//! (Docker gives each container its tutorial address where it can).
-//!
-//! Invariant: every container in the topology shares the lab dir (a bind mount) and the world
-//! file; the region writes `lab.json` last, from its own services and the fragments the others
-//! left in `<lab-dir>/compose/`.
+//! Docker networks. What the containers share (fragments, the region's internal API, the
+//! container dialer) is in `split` and re-exported here; the region itself starts through
+//! [`crate::Lab::start`] with [`crate::LabOptions::region`].
 
 use crate::{
-    info::ServiceInfo,
-    lab::LabError,
+    error::{LabError, io_err, svc_err},
+    pki::{public_cert, public_root},
+    services::{ctm_credentials, identity_credentials},
+    split::vcn_selector,
     world::{ServiceConfig, WorldConfig},
 };
 use hyok_core::{
     EventLog,
-    client::{BoxFuture, Dial, DialError, Dialed, HttpClient, StaticDial},
+    client::{BoxFuture, Dial, HttpClient},
     pki::LabCa,
     server::Server,
 };
 use hyok_dns::{DnsError, Resolution};
 use hyok_dns_server::DnsServer;
+use hyok_lab_client::{
+    info::ServiceInfo,
+    ports::{DNS_HOST_OFFSET, DNS_INTERNET_OFFSET, DNS_VCN_OFFSET},
+};
 use parking_lot::Mutex;
-use serde::{Deserialize, Serialize};
 use std::{
     net::{IpAddr, Ipv4Addr, SocketAddr},
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::Arc,
-    time::Duration,
 };
 use tokio_util::sync::CancellationToken;
 
-/// The services `hyok-lab serve` runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Role {
-    /// The IAM identity domain.
-    Identity,
-    /// CipherTrust Manager in AMS.
-    Ctm,
-    /// The API gateway's data plane (its control plane is an OCI service).
-    ApiGateway,
-    /// DNS: every VCN's resolver, Internet DNS and the host resolver.
-    Dns,
-    /// The OCI region: Networking, DNS API, Certificates, API Gateway control plane, KMS,
-    /// Object Storage; owner of the network and DNS models.
-    Oci,
-}
-
-impl Role {
-    /// The name used on the command line and for fragments.
-    pub fn name(self) -> &'static str {
-        match self {
-            Role::Identity => "identity",
-            Role::Ctm => "ctm",
-            Role::ApiGateway => "api-gateway",
-            Role::Dns => "dns",
-            Role::Oci => "oci",
-        }
-    }
-}
-
-pub use hyok_lab_client::ports::{
-    DATA_PLANE_PORT, DNS_HOST_OFFSET, DNS_INTERNET_OFFSET, DNS_VCN_OFFSET, GATEWAY_HOST_OFFSET,
+pub use crate::split::{
+    ContainerDial, Fragment, NetDecision, RegionClient, RegionOptions, Role, container_events, internal_token,
+    region_resolve, vcn_of, vcn_resolver_offset,
 };
-
-/// Port offset of the resolver of `vcn` (VCNs in name order, as the lab numbers them).
-pub fn vcn_resolver_offset(cfg: &WorldConfig, vcn: &str) -> Option<u16> {
-    let mut names: Vec<&str> = cfg.vcns.iter().map(|v| v.name.as_str()).collect();
-    names.sort_unstable();
-    names.iter().position(|n| *n == vcn).map(|i| DNS_VCN_OFFSET + i as u16)
-}
-
-/// The VCN whose CIDR holds `ip`, if any (else the host sits in the Oracle Services Network).
-pub fn vcn_of(cfg: &WorldConfig, ip: Ipv4Addr) -> Option<&str> {
-    cfg.vcns.iter().find(|v| v.cidr.parse::<ipnet::Ipv4Net>().is_ok_and(|n| n.contains(&ip))).map(|v| v.name.as_str())
-}
-
-/// The resolver selector the region's internal DNS endpoint understands for a VCN.
-fn vcn_selector(vcn: &str) -> String {
-    format!("vcn:{vcn}")
-}
 
 /// How the services of a split lab find each other.
 #[derive(Clone, Debug)]
@@ -122,165 +72,11 @@ impl ServeOptions {
     }
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> LabError + '_ {
-    move |source| LabError::Io { path: path.to_path_buf(), source }
-}
-
-fn svc_err(service: &str, e: impl std::fmt::Display) -> LabError {
-    LabError::Service { service: service.to_string(), reason: e.to_string() }
-}
-
-/// The secret the split services share for the region's internal endpoints:
-/// `HYOK_INTERNAL_TOKEN`, else a file in the lab dir made by whichever service starts first.
-pub fn internal_token(lab_dir: &Path) -> Result<String, LabError> {
-    if let Ok(t) = std::env::var("HYOK_INTERNAL_TOKEN")
-        && t.len() >= 16
-    {
-        return Ok(t);
-    }
-    let dir = lab_dir.join("compose");
-    std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-    let path = dir.join("internal.token");
-    let mine = hyok_core::ids::secret(32);
-    match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-        Ok(mut f) => {
-            use std::io::Write as _;
-            f.write_all(mine.as_bytes()).map_err(io_err(&path))?;
-            return Ok(mine);
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-        Err(e) => return Err(io_err(&path)(e)),
-    }
-    // Another service made it; it may still be writing.
-    for _ in 0..100 {
-        if let Ok(t) = std::fs::read_to_string(&path)
-            && t.len() >= 16
-        {
-            return Ok(t);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err(svc_err("internal token", format!("{} stays empty", path.display())))
-}
-
-/// What a service in its own container tells the region for lab.json.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Fragment {
-    /// Its lab.json entries.
-    pub services: Vec<ServiceInfo>,
-    /// Its generated credentials (`identity`, `ctm`).
-    pub credentials: serde_json::Map<String, serde_json::Value>,
-    /// Public names to publish in Internet DNS.
-    pub internet_names: Vec<(String, Ipv4Addr)>,
-    /// A CA file (relative to the lab dir) host clients must trust too.
-    pub extra_ca: Option<String>,
-}
-
-impl Fragment {
-    fn path(lab_dir: &Path, role: Role) -> PathBuf {
-        lab_dir.join("compose").join(format!("{}.json", role.name()))
-    }
-
-    fn save(&self, lab_dir: &Path, role: Role) -> Result<(), LabError> {
-        let path = Self::path(lab_dir, role);
-        let dir = lab_dir.join("compose");
-        std::fs::create_dir_all(&dir).map_err(io_err(&dir))?;
-        let tmp = dir.join(format!(".{}.tmp", role.name()));
-        let text = serde_json::to_vec_pretty(self).map_err(|e| svc_err(role.name(), e))?;
-        std::fs::write(&tmp, text).map_err(io_err(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io_err(&path))
-    }
-
-    /// Wait (up to `patience`) for the fragment of `role` and read it.
-    pub async fn wait(lab_dir: &Path, role: Role, patience: Duration) -> Result<Self, LabError> {
-        let path = Self::path(lab_dir, role);
-        let deadline = tokio::time::Instant::now() + patience;
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                return serde_json::from_str(&text)
-                    .map_err(|e| svc_err(role.name(), format!("{}: {e}", path.display())));
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(svc_err(
-                    role.name(),
-                    format!(
-                        "{} did not appear within {patience:?}: is the {} container up?",
-                        path.display(),
-                        role.name()
-                    ),
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The region's internal API, as the other containers use it.
-
-/// A client of the region's internal endpoints (DNS answers, network decisions).
-#[derive(Clone)]
-pub struct RegionClient {
-    base: String,
-    token: String,
-    http: HttpClient,
-}
-
-impl std::fmt::Debug for RegionClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegionClient").field("base", &self.base).finish_non_exhaustive()
-    }
-}
-
-/// The region's network decision for one connection.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct NetDecision {
-    /// Whether routing and security lists let it through.
-    pub allowed: bool,
-    /// Which rule or missing route refused it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl RegionClient {
-    /// A client for the region's admin endpoint at `addr` (plain HTTP on the internal network;
-    /// `ca_pem` only satisfies the client type).
-    pub fn new(addr: SocketAddr, token: String, ca_pem: &str) -> Result<Self, LabError> {
-        let tls = hyok_core::tls::client_config(ca_pem)?;
-        let http = HttpClient::new(Arc::new(StaticDial::new()), tls)
-            .with_timeout(Duration::from_secs(5))
-            .with_max_response(64 * 1024);
-        Ok(Self { base: format!("http://{addr}"), token, http })
-    }
-
-    async fn get_json<T: serde::de::DeserializeOwned>(&self, path_and_query: &str) -> Result<T, String> {
-        let auth = format!("Bearer {}", self.token);
-        let (status, body) = self
-            .http
-            .get_json(&format!("{}{path_and_query}", self.base), &[("authorization", auth.as_str())])
-            .await
-            .map_err(|e| format!("the OCI region at {} is unreachable: {e}", self.base))?;
-        if !status.is_success() {
-            return Err(format!("the OCI region answered {status}: {body}"));
-        }
-        serde_json::from_value(body).map_err(|e| format!("bad answer from the OCI region: {e}"))
-    }
-
-    /// Resolve `name` as resolver `selector` (`vcn:<name>`, `internet`, `host`).
-    pub async fn resolve(&self, selector: &str, name: &str, rtype: &str) -> Result<Resolution, String> {
-        let enc = hyok_core::url::encode_component;
-        self.get_json(&format!(
-            "/internal/dns/resolve?resolver={}&name={}&type={}",
-            enc(selector),
-            enc(name),
-            enc(rtype)
-        ))
-        .await
-    }
-
-    /// May `src` open a TCP connection to `dst:port`?
-    pub async fn check(&self, src: Ipv4Addr, dst: Ipv4Addr, port: u16) -> Result<NetDecision, String> {
-        self.get_json(&format!("/internal/net/check?src={src}&dst={dst}&port={port}")).await
+impl ContainerDial {
+    /// A dialer for a host at `ip`.
+    pub fn new(opts: &ServeOptions, cfg: &WorldConfig, ip: Ipv4Addr, region: RegionClient) -> Self {
+        let vcn = vcn_of(cfg, ip);
+        Self::at(ip, vcn, opts.dns_server_for(cfg, vcn), region)
     }
 }
 
@@ -291,71 +87,6 @@ impl hyok_dns_server::Resolve for RegionResolve {
     fn resolve(&self, resolver_id: &str, name: &str, rtype: &str) -> BoxFuture<'_, Result<Resolution, DnsError>> {
         let (rid, name, rtype) = (resolver_id.to_string(), name.to_string(), rtype.to_string());
         Box::pin(async move { self.0.resolve(&rid, &name, &rtype).await.map_err(DnsError::Unavailable) })
-    }
-}
-
-/// The dialer of a service in its own container: real DNS from its VCN's resolver, the region's
-/// decision on routing and security lists, then a connection to the address itself.
-#[derive(Clone, Debug)]
-pub struct ContainerDial {
-    source_ip: Ipv4Addr,
-    dns_server: SocketAddr,
-    selector: String,
-    label: String,
-    region: RegionClient,
-}
-
-impl ContainerDial {
-    /// A dialer for a host at `ip`.
-    pub fn new(opts: &ServeOptions, cfg: &WorldConfig, ip: Ipv4Addr, region: RegionClient) -> Self {
-        let vcn = vcn_of(cfg, ip);
-        Self::at(ip, vcn, opts.dns_server_for(cfg, vcn), region)
-    }
-
-    /// A dialer for a host at `ip` in `vcn` (None: the Oracle Services Network) whose resolver
-    /// is the DNS server at `dns_server`.
-    pub fn at(ip: Ipv4Addr, vcn: Option<&str>, dns_server: SocketAddr, region: RegionClient) -> Self {
-        let (selector, label) = match vcn {
-            Some(v) => (vcn_selector(v), format!("VCN {v}")),
-            None => (hyok_dns::model::INTERNET_VIEW.to_string(), "Internet DNS".to_string()),
-        };
-        Self { source_ip: ip, dns_server, selector, label, region }
-    }
-
-    async fn resolve(&self, host: &str) -> Result<Ipv4Addr, DialError> {
-        let fail = |why: String| DialError::Dns(format!("cannot resolve {host} in {}: {why}", self.label));
-        match hyok_core::dns::query_a(self.dns_server, host).await {
-            Ok(Ok(ips)) if !ips.is_empty() => Ok(ips[0]),
-            Err(e) => Err(fail(e.to_string())),
-            other => {
-                // The wire said no; the region's model says why.
-                let why = match self.region.resolve(&self.selector, host, "A").await {
-                    Ok(r) => r.why_no_address(),
-                    Err(e) => match other {
-                        Ok(Err(code)) => format!("{code} ({e})"),
-                        _ => format!("no address ({e})"),
-                    },
-                };
-                Err(fail(why))
-            }
-        }
-    }
-}
-
-impl Dial for ContainerDial {
-    fn dial(&self, host: &str, port: u16) -> BoxFuture<'_, Result<Dialed, DialError>> {
-        let host = host.to_string();
-        Box::pin(async move {
-            let dst = match host.parse::<Ipv4Addr>() {
-                Ok(ip) => ip,
-                Err(_) => self.resolve(&host).await?,
-            };
-            let decision = self.region.check(self.source_ip, dst, port).await.map_err(DialError::Denied)?;
-            if !decision.allowed {
-                return Err(DialError::Denied(decision.reason.unwrap_or_else(|| "denied by the network".into())));
-            }
-            Ok(Dialed { real: SocketAddr::from((dst, port)), label: format!("{dst}:{port}") })
-        })
     }
 }
 
@@ -463,17 +194,17 @@ fn standalone(role: Role, summary: String, token: CancellationToken) -> Standalo
 async fn serve_identity(opts: ServeOptions) -> Result<Standalone, LabError> {
     let cfg = opts.world()?;
     let svc = find(&cfg, "identity")?.clone();
-    let ca = crate::lab::public_root(&opts.lab_dir)?;
+    let ca = public_root(&opts.lab_dir)?;
     let identity =
         tokio::task::spawn_blocking(|| hyok_identity::IdentityDomain::new(hyok_identity::IdentityConfig::random()))
             .await
             .map_err(|e| svc_err("identity", e))?
             .map_err(|e| svc_err("identity", e))?;
     let host = identity.config().domain_host.clone();
-    let tls = crate::services::public_cert(&ca, &host, svc.ip)?;
+    let tls = public_cert(&ca, &host, svc.ip)?;
     let fragment = Fragment {
         services: vec![service_info(&svc, &host, opts.host_port(svc.port_offset))],
-        credentials: [("identity".to_string(), crate::services::identity_credentials(&identity))].into_iter().collect(),
+        credentials: [("identity".to_string(), identity_credentials(&identity))].into_iter().collect(),
         internet_names: vec![(host.clone(), svc.ip)],
         extra_ca: None,
     };
@@ -487,7 +218,7 @@ async fn serve_identity(opts: ServeOptions) -> Result<Standalone, LabError> {
 async fn serve_ctm(opts: ServeOptions) -> Result<Standalone, LabError> {
     let cfg = opts.world()?;
     let svc = find(&cfg, "ctm-ams")?.clone();
-    let ca = crate::lab::public_root(&opts.lab_dir)?;
+    let ca = public_root(&opts.lab_dir)?;
     let region = RegionClient::new(opts.region, internal_token(&opts.lab_dir)?, ca.cert_pem())?;
     let token = CancellationToken::new();
     let events = container_events(&opts.lab_dir, Role::Ctm, &token)?;
@@ -507,7 +238,7 @@ async fn serve_ctm(opts: ServeOptions) -> Result<Standalone, LabError> {
     std::fs::write(&root, ctm.ca_cert_pem()).map_err(io_err(&root))?;
     let fragment = Fragment {
         services: vec![service_info(&svc, &svc.host, opts.host_port(svc.port_offset))],
-        credentials: [("ctm".to_string(), crate::services::ctm_credentials(&ctm, &svc.host))].into_iter().collect(),
+        credentials: [("ctm".to_string(), ctm_credentials(&ctm, &svc.host))].into_iter().collect(),
         internet_names: Vec::new(),
         extra_ca: Some("ca/ctm-root.pem".into()),
     };
@@ -520,7 +251,7 @@ async fn serve_ctm(opts: ServeOptions) -> Result<Standalone, LabError> {
 
 async fn serve_dns(opts: ServeOptions) -> Result<Standalone, LabError> {
     let cfg = opts.world()?;
-    let ca = crate::lab::public_root(&opts.lab_dir)?;
+    let ca = public_root(&opts.lab_dir)?;
     let region = RegionClient::new(opts.region, internal_token(&opts.lab_dir)?, ca.cert_pem())?;
     let source: Arc<dyn hyok_dns_server::Resolve> = Arc::new(RegionResolve(region));
     // Port base 0 (tests): free ports.
@@ -619,7 +350,7 @@ impl hyok_core::host::ServiceHost for ContainerHost {
 
 async fn serve_api_gateway(opts: ServeOptions) -> Result<Standalone, LabError> {
     let cfg = opts.world()?;
-    let ca = Arc::new(crate::lab::public_root(&opts.lab_dir)?);
+    let ca = Arc::new(public_root(&opts.lab_dir)?);
     let token_secret = internal_token(&opts.lab_dir)?;
     let region = RegionClient::new(opts.region, token_secret.clone(), ca.cert_pem())?;
     let token = CancellationToken::new();
@@ -647,109 +378,4 @@ async fn serve_api_gateway(opts: ServeOptions) -> Result<Standalone, LabError> {
     );
     s.host = Some(host);
     Ok(s)
-}
-
-/// How soon a quiet container's last hop events reach its file.
-const EVENTS_FLUSH_EVERY: Duration = Duration::from_millis(100);
-fn events_file(lab_dir: &Path, role: Role) -> PathBuf {
-    hyok_lab_client::trace::container_events_file(lab_dir, role.name())
-}
-
-/// The hop log of a service container: also written to the shared lab dir, so that the
-/// region's `/events` and `hyok-lab trace` show the hops made inside other containers.
-pub fn container_events(lab_dir: &Path, role: Role, token: &CancellationToken) -> Result<EventLog, LabError> {
-    let path = events_file(lab_dir, role);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-    }
-    let log = EventLog::with_file(path.clone()).map_err(io_err(&path))?;
-    let (flusher, stop) = (log.clone(), token.clone());
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tokio::time::sleep(EVENTS_FLUSH_EVERY) => flusher.flush(),
-            }
-        }
-        flusher.flush();
-    });
-    Ok(log)
-}
-
-/// The region's answer to `GET /internal/dns/resolve`.
-pub fn region_resolve(
-    dns: &hyok_dns::DnsModel,
-    resolvers: &std::collections::BTreeMap<String, String>,
-    selector: &str,
-    name: &str,
-    rtype: &str,
-) -> Result<Resolution, DnsError> {
-    let rid = match selector.strip_prefix("vcn:") {
-        Some(vcn) => resolvers.get(vcn).cloned().ok_or_else(|| DnsError::NotFound(format!("VCN {vcn}")))?,
-        None => selector.to_string(),
-    };
-    dns.resolve(&rid, name, rtype)
-}
-
-/// What the region needs to know to run as one container among others.
-#[derive(Clone, Debug)]
-pub struct RegionOptions {
-    /// Address of the DNS container (the region's own dialers query it).
-    pub dns: IpAddr,
-    /// The API gateway data-plane agent.
-    pub data_plane: SocketAddr,
-    /// Shared secret of the internal endpoints (also the admin token).
-    pub token: String,
-}
-
-/// Merge a fragment into the region's lab: lab.json entries, credentials, Internet DNS names.
-pub fn adopt(lab: &mut crate::Lab, fragment: Fragment) {
-    for (name, ip) in &fragment.internet_names {
-        crate::lab::publish_internet_name(&lab.dns, name, *ip);
-    }
-    lab.info.services.extend(fragment.services);
-    lab.info.credentials.extend(fragment.credentials);
-    if fragment.extra_ca.is_some() {
-        lab.info.ca.ctm_root = fragment.extra_ca;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn resolver_ports_follow_vcn_names() {
-        let cfg = WorldConfig::parse(crate::world::DEFAULT_WORLD).expect("world");
-        let offsets: Vec<_> = ["ams-vcn", "ash-vcn", "fra-hub-vcn", "fra-spoke-a-vcn"]
-            .iter()
-            .map(|v| vcn_resolver_offset(&cfg, v))
-            .collect();
-        assert_eq!(offsets, vec![Some(54), Some(55), Some(56), Some(57)]);
-        assert_eq!(vcn_of(&cfg, "172.16.1.103".parse().expect("ip")), Some("fra-spoke-a-vcn"));
-        assert_eq!(vcn_of(&cfg, "10.222.10.21".parse().expect("ip")), Some("ams-vcn"));
-        assert_eq!(vcn_of(&cfg, "134.70.16.10".parse().expect("ip")), None);
-    }
-
-    #[test]
-    fn services_starting_together_share_one_root_and_one_token() {
-        let dir = std::env::temp_dir().join(format!("hyok-split-race-{}", hyok_core::ids::hex32()));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let dir = dir.clone();
-                std::thread::spawn(move || {
-                    let ca = crate::lab::public_root(&dir).expect("root");
-                    let token = internal_token(&dir).expect("token");
-                    (ca.cert_pem().to_string(), token)
-                })
-            })
-            .collect();
-        let got: Vec<(String, String)> = handles.into_iter().map(|h| h.join().expect("thread")).collect();
-        assert!(got.iter().all(|g| g == &got[0]), "every service sees the same root and token");
-        // The pair on disk is the one they share.
-        let again = crate::lab::public_root(&dir).expect("root");
-        assert_eq!(again.cert_pem(), got[0].0);
-        let _ = std::fs::remove_dir_all(dir);
-    }
 }

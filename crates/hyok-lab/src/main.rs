@@ -2,8 +2,13 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use hyok_lab::{Lab, LabInfo, LabOptions, lab::DEFAULT_PORT_BASE, status};
-use std::{path::PathBuf, process::ExitCode, time::Duration};
+use hyok_lab::{Lab, LabOptions};
+use hyok_lab_client::{
+    LabInfo,
+    ports::{ADMIN_OFFSET, DATA_PLANE_PORT, DEFAULT_PORT_BASE},
+    status,
+};
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 #[derive(Parser)]
 #[command(
@@ -106,13 +111,13 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1", env = "HYOK_LAB_ADVERTISE")]
         advertise: std::net::IpAddr,
         /// The OCI region's admin endpoint (internal API: DNS answers, network decisions).
-        #[arg(long, default_value = "134.70.16.20:17400", env = "HYOK_REGION")]
+        #[arg(long, default_value_t = SocketAddr::from(([134, 70, 16, 20], DEFAULT_PORT_BASE + ADMIN_OFFSET)), env = "HYOK_REGION")]
         region: std::net::SocketAddr,
         /// Address of the DNS service.
         #[arg(long, default_value = "134.70.16.53", env = "HYOK_DNS")]
         dns: std::net::IpAddr,
         /// The API gateway data-plane agent.
-        #[arg(long, default_value = "134.70.16.30:9443", env = "HYOK_DATA_PLANE")]
+        #[arg(long, default_value_t = SocketAddr::from(([134, 70, 16, 30], DATA_PLANE_PORT)), env = "HYOK_DATA_PLANE")]
         data_plane: std::net::SocketAddr,
     },
     /// Exit 0 when every address accepts a TCP connection within a second (container health checks).
@@ -429,7 +434,7 @@ async fn bench(concurrency: usize, seconds: u64) -> anyhow::Result<ExitCode> {
 }
 
 fn scenario_list() -> anyhow::Result<ExitCode> {
-    for (name, _) in hyok_lab_client::scenario::SHIPPED {
+    for (name, _) in hyok_lab_client::scenario::shipped() {
         let s = hyok_lab_client::scenario::load(name)?;
         let kind = if s.expect.is_some() { "misconfiguration" } else { "tutorial" };
         println!("{:<44} {:<16} {}", s.name, kind, s.title);
@@ -457,11 +462,12 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
     let (report, fresh) = if LabInfo::path(&lab_dir).exists() {
         (run_scenario(&lab_dir, &scenario, until).await?, None)
     } else {
-        let dir = std::env::temp_dir().join(format!("hyok-lab-scenario-{}", hyok_core::ids::hex32()));
+        // A throwaway lab dir, removed when done (or when a step fails on the way).
+        let dir = tempfile::Builder::new().prefix("hyok-lab-scenario-").tempdir()?;
         eprintln!("(no lab in {}; starting a fresh one in-process)", lab_dir.display());
-        let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await?;
+        let lab = Lab::start(LabOptions::ephemeral(dir.path().to_path_buf()), &|_| {}).await?;
         lab.write_lab_json()?;
-        let report = run_scenario(&dir, &scenario, until).await?;
+        let report = run_scenario(dir.path(), &scenario, until).await?;
         (report, Some((lab, dir)))
     };
     if json {
@@ -480,9 +486,8 @@ async fn scenario_run(name: String, until: Option<u32>, lab_dir: PathBuf, json: 
     {
         eprintln!("\n{failed}");
     }
-    if let Some((lab, dir)) = fresh {
+    if let Some((lab, _dir)) = fresh {
         lab.shutdown().await;
-        let _ = std::fs::remove_dir_all(dir);
     }
     Ok(if report.passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -165,10 +165,11 @@ async fn main() -> Result<(), BoxError> {
     let tenancy = Tenancy::with_key("hyoklab", "hyok", "bench", ApiKey::generate()?);
     let keys = KeyStore::new();
     tenancy.register(&keys);
-    let dir = std::env::temp_dir().join(format!("hyok-os-bench-{}", hyok_core::ids::hex32()));
+    // Removed on drop, also when the bench fails half-way.
+    let dir = tempfile::TempDir::new()?;
     let config = OsConfig {
         namespace: "frbench".into(),
-        data_dir: dir.clone(),
+        data_dir: dir.path().to_path_buf(),
         compartment_id: tenancy.compartment_id.clone(),
         tenancy_id: tenancy.tenancy_id.clone(),
     };
@@ -279,6 +280,6 @@ async fn main() -> Result<(), BoxError> {
             1000.0 * get_cpu / mib
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
+    drop(dir);
     Ok(())
 }

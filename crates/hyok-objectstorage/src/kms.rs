@@ -6,7 +6,7 @@
 //! Invariant: plaintext data keys are returned to the caller only; they are never logged and
 //! never appear in a [`KmsFailure`].
 
-use crate::crypto;
+use crate::{crypto, error::Error};
 use axum::body::Body;
 use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
@@ -103,26 +103,6 @@ pub trait KmsClient: Send + Sync + 'static {
     fn check_key<'a>(&'a self, key_id: &'a str, request_id: &'a str) -> BoxFuture<'a, Result<(), KmsFailure>>;
 }
 
-/// The crypto endpoint of the vault holding `key_id`:
-/// `ocid1.key.oc1.<region>.<vaultprefix>.<unique>` → `https://<vaultprefix>-crypto.kms.<region>.oraclecloud.com`.
-pub fn crypto_endpoint(key_id: &str) -> Option<String> {
-    let parts: Vec<&str> = key_id.split('.').collect();
-    let label_ok = |s: &str| {
-        !s.is_empty()
-            && s.len() <= 63
-            && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-            && !s.starts_with('-')
-    };
-    if parts.len() != 6 || parts[0] != "ocid1" || parts[1] != "key" || parts[2].is_empty() || parts[5].is_empty() {
-        return None;
-    }
-    let (region, prefix) = (parts[3], parts[4]);
-    if !label_ok(region) || !label_ok(prefix) {
-        return None;
-    }
-    Some(format!("https://{prefix}-crypto.kms.{region}.oraclecloud.com"))
-}
-
 /// Calls a vault's crypto endpoint over HTTPS, signing each request with Object Storage's
 /// service API key, and records one hop event per call.
 #[derive(Clone)]
@@ -150,8 +130,8 @@ impl HttpKmsClient {
         api_key: hyok_oci_rest::ApiKey,
         signing_key_id: impl Into<String>,
         events: EventLog,
-    ) -> Result<Self, crate::Error> {
-        let tls = hyok_core::tls::client_config(public_ca_pem).map_err(|e| crate::Error::Tls(e.to_string()))?;
+    ) -> Result<Self, Error> {
+        let tls = hyok_core::tls::client_config(public_ca_pem).map_err(|e| Error::Tls(e.to_string()))?;
         let http = HttpClient::new(dial, tls)
             .with_connect_timeout(Duration::from_secs(3))
             .with_timeout(Duration::from_secs(20))
@@ -173,10 +153,12 @@ impl HttpKmsClient {
     }
 
     async fn call(&self, op: &str, key_id: &str, body: Value, request_id: &str) -> Result<Value, KmsFailure> {
-        let endpoint = crypto_endpoint(key_id).ok_or_else(|| KmsFailure::KeyNotFound {
-            key_id: key_id.to_string(),
-            detail: "kmsKeyId is not a key OCID with a vault crypto endpoint".into(),
-        })?;
+        // The key OCID names its vault, and so the crypto endpoint to call.
+        let endpoint =
+            hyok_core::ids::kms_vault_endpoints(key_id).map(|e| e.crypto).ok_or_else(|| KmsFailure::KeyNotFound {
+                key_id: key_id.to_string(),
+                detail: "kmsKeyId is not a key OCID with a vault crypto endpoint".into(),
+            })?;
         let bytes = serde_json::to_vec(&body).map_err(|e| KmsFailure::Unreachable { detail: e.to_string() })?;
         let mut req = http::Request::post(format!("{endpoint}{API_PREFIX}/{op}"))
             .header(hyok_core::request_id::HEADER, request_id)
@@ -409,17 +391,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn crypto_endpoint_comes_from_the_key_ocid() {
-        let id =
-            "ocid1.key.oc1.eu-frankfurt-1.bbpfhl7baaeug.abtheljrgqkhtpv4x7kc2xxpkbd6cojyrnbrfzw6c2shg2ms6yvdb2ju5xmq";
-        assert_eq!(
-            crypto_endpoint(id).as_deref(),
-            Some("https://bbpfhl7baaeug-crypto.kms.eu-frankfurt-1.oraclecloud.com")
-        );
-        assert_eq!(crypto_endpoint("ocid1.key.oc1.eu-frankfurt-1.aaaa"), None);
-        assert_eq!(crypto_endpoint("ocid1.vault.oc1.eu-frankfurt-1.x.y"), None);
-        assert_eq!(crypto_endpoint("ocid1.key.oc1.eu-frankfurt-1.EVIL/host.y"), None);
-        assert_eq!(crypto_endpoint("ocid1.key.oc1.eu-frankfurt-1.a:1@b.y"), None);
+    fn new_key_ocids_name_a_vault() {
+        let kms = InProcessKms::new();
+        let key = kms.create_key();
+        assert!(hyok_core::ids::kms_vault_endpoints(&key).is_some(), "{key}");
+        assert!(hyok_core::ids::kms_vault_endpoints(&new_key_ocid("bunknownvault")).is_some());
     }
 
     #[test]

@@ -51,14 +51,23 @@ pub fn no_etag_match(message: impl Into<String>) -> OciError {
 }
 
 /// Parse a JSON body into `T`; syntax errors are 400 `CannotParseRequest`, type errors
-/// 400 `InvalidParameter`, with serde's message (which names the field, not internals).
+/// 400 `InvalidParameter` naming the field's path (`details.name`), with serde's message
+/// (which names the field, not internals).
 pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> OciResult<T> {
     if body.is_empty() {
         return Err(cannot_parse("request body is empty; a JSON object is required"));
     }
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => OciError::invalid_parameter(format!("invalid request body: {e}")),
-        _ => cannot_parse(format!("request body is not valid JSON: {e}")),
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data if path != "." => {
+                OciError::invalid_parameter(format!("invalid request body: {path}: {inner}"))
+            }
+            serde_json::error::Category::Data => OciError::invalid_parameter(format!("invalid request body: {inner}")),
+            _ => cannot_parse(format!("request body is not valid JSON: {inner}")),
+        }
     })
 }
 
@@ -334,7 +343,9 @@ mod tests {
             n: u32,
         }
         assert_eq!(parse_json::<B>(b"{").expect_err("syntax").code, "CannotParseRequest");
-        assert_eq!(parse_json::<B>(br#"{"n":"x"}"#).expect_err("type").code, "InvalidParameter");
+        let e = parse_json::<B>(br#"{"n":"x"}"#).expect_err("type");
+        assert_eq!(e.code, "InvalidParameter");
+        assert!(e.message.contains("n: invalid type"), "names the field: {}", e.message);
         assert_eq!(parse_json::<B>(b"").expect_err("empty").code, "CannotParseRequest");
     }
 }

@@ -81,7 +81,7 @@ pub async fn not_modelled(method: Method, uri: Uri) -> OciError {
     OciError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
-        format!("{method} {} is not an operation the lab models", uri.path()),
+        format!("{method} {} is not modelled by the lab", uri.path()),
     )
 }
 

@@ -36,9 +36,9 @@ pub struct Sort {
 }
 
 impl Sort {
-    /// Networking's spelling.
+    /// Networking's and KMS's spelling.
     pub const UPPER_DISPLAY_NAME: Sort = Sort { time: "TIMECREATED", name: "DISPLAYNAME" };
-    /// API Gateway's, KMS's and DNS's spelling.
+    /// API Gateway's and DNS's spelling.
     pub const CAMEL_DISPLAY_NAME: Sort = Sort { time: "timeCreated", name: "displayName" };
     /// Certificates' spelling.
     pub const UPPER_NAME: Sort = Sort { time: "TIMECREATED", name: "NAME" };

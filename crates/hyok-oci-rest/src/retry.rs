@@ -1,5 +1,5 @@
 //! `opc-retry-token`, as one layer for a whole router: the first successful response to a
-//! (method, path, token) is kept and replayed for a retry with the same body, so a retried
+//! (method, path and query, token) is kept and replayed for a retry with the same body, so a retried
 //! create creates nothing; the same token with another body is 409 `InvalidatedRetryToken`.
 //!
 //! Apply it inside the signature check ([`crate::signing::protect`] wraps the router that
@@ -75,59 +75,6 @@ impl RetryTokens {
     }
 }
 
-impl RetryTokens {
-    /// Transitional: run `create` at most once per (`scope`, token), for handlers not yet
-    /// behind [`layer`]. Remove once every service uses the layer.
-    pub async fn run<F, Fut>(
-        &self,
-        scope: &str,
-        headers: &HeaderMap,
-        body: &Bytes,
-        create: F,
-    ) -> crate::OciResult<crate::OciResponse>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = crate::OciResult<crate::OciResponse>>,
-    {
-        let Some(v) = headers.get(RETRY_TOKEN) else { return create().await };
-        let token = v.to_str().map_err(|_| OciError::invalid_parameter("opc-retry-token is not ASCII"))?.to_string();
-        if token.is_empty() || token.len() > MAX_RETRY_TOKEN_LEN {
-            return Err(OciError::invalid_parameter(format!(
-                "opc-retry-token must be 1 to {MAX_RETRY_TOKEN_LEN} characters"
-            )));
-        }
-        let hash: [u8; 32] = Sha256::digest(body).into();
-        let key = (scope.to_string(), token);
-        let _serial = self.gate.lock().await;
-        {
-            let mut map = self.map.lock();
-            let now = self.clock.now();
-            map.retain(|_, k| now.saturating_duration_since(k.at) < RETRY_TOKEN_TTL);
-            if let Some(k) = map.get(&key) {
-                if k.body_hash != hash {
-                    return Err(OciError::new(
-                        StatusCode::CONFLICT,
-                        "InvalidatedRetryToken",
-                        "the opc-retry-token was already used for a different request; use a new token",
-                    ));
-                }
-                let body = serde_json::from_slice(&k.body).map_err(OciError::internal)?;
-                let etag = k.headers.get(header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
-                let next_page = k.headers.get("opc-next-page").and_then(|v| v.to_str().ok()).map(str::to_string);
-                return Ok(crate::OciResponse { status: k.status, body, etag, next_page });
-            }
-        }
-        let r = create().await?;
-        let mut headers = HeaderMap::new();
-        if let Some(e) = r.etag.as_deref().and_then(|e| http::HeaderValue::from_str(e).ok()) {
-            headers.insert(header::ETAG, e);
-        }
-        let body = Bytes::from(serde_json::to_vec(&r.body).map_err(OciError::internal)?);
-        self.map.lock().insert(key, Kept { body_hash: hash, status: r.status, headers, body, at: self.clock.now() });
-        Ok(r)
-    }
-}
-
 /// The middleware: `router.layer(axum::middleware::from_fn_with_state(tokens, retry::layer))`.
 /// Only POST requests that carry a token are touched.
 pub async fn layer(State(tokens): State<RetryTokens>, req: Request, next: Next) -> Response {
@@ -154,7 +101,9 @@ async fn run(tokens: RetryTokens, req: Request, next: Next) -> Result<Response, 
         OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "request body is too large")
     })?;
     let hash: [u8; 32] = Sha256::digest(&body).into();
-    let key = (format!("{} {}", parts.method, parts.uri.path()), token);
+    // The query is part of the operation (e.g. DNS CreateZone `?scope=&viewId=`).
+    let scope = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
+    let key = (format!("{} {scope}", parts.method), token);
     let _serial = tokens.gate.lock().await;
     {
         let mut map = tokens.map.lock();

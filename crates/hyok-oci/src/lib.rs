@@ -7,6 +7,7 @@
 //! [`certificates::CertificatesService::tls_material`] for the lab composer.
 
 pub mod certificates;
+mod common;
 pub mod dns;
 pub mod network;
 

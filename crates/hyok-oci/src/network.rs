@@ -6,23 +6,22 @@
 //! An update goes straight into the model, which bumps its epoch, so the next connection the lab
 //! dials is checked against the new rules.
 
+use crate::common::{check_compartment, lifecycle_filter, not_modelled, oci_time_from};
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    routing::get,
+};
+use http::HeaderMap;
+use hyok_dns::DnsModel;
+use hyok_netsim::{EgressRule, IngressRule, NetError, NetworkModel, SecurityList, Subnet, Vcn};
 use hyok_oci_rest::{
-    conventions::{OciResponse, OciResult, PageQuery, check_if_match, oci_time, paginate, parse_json, required_ocid},
+    ListParams, ListShape, OciError, OciJson, OciPath, OciQuery, Sort,
+    conventions::{OciResponse, OciResult, check_if_match},
+    extract::unknown_path,
     signing::{self, SignatureVerifier},
 };
 use parking_lot::{Mutex, RwLock};
-
-use axum::{
-    Router,
-    extract::{DefaultBodyLimit, Path, Query, State, rejection::QueryRejection},
-    http::{Method, Uri},
-    routing::get,
-};
-use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
-use hyok_dns::DnsModel;
-use hyok_netsim::{EgressRule, IngressRule, NetError, NetworkModel, SecurityList, Subnet, Vcn};
-use hyok_oci_rest::OciError;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::Value;
 use std::{
@@ -30,7 +29,6 @@ use std::{
     net::Ipv4Addr,
     sync::Arc,
 };
-use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// The service's host in the lab region.
 pub const HOST: &str = "iaas.eu-frankfurt-1.oraclecloud.com";
@@ -216,92 +214,13 @@ pub struct UpdateSecurityListDetails {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helpers shared with the DNS API
-
-/// An RFC 3339 time from a model, in OCI's millisecond form.
-pub(crate) fn oci_time_from(s: &str) -> String {
-    OffsetDateTime::parse(s, &Rfc3339).map(oci_time).unwrap_or_else(|_| s.to_string())
-}
-
-/// A compartment id from a query or body: OCID-shaped and, when the service knows its
-/// compartments, one of them.
-pub(crate) fn check_compartment<'a>(known: &[String], value: &'a Option<String>) -> OciResult<&'a str> {
-    let c = required_ocid(value, "compartmentId", "compartment")?;
-    if !known.is_empty() && !known.iter().any(|k| k == c) {
-        return Err(OciError::not_found(format!("compartment {c} not found or not authorized")));
-    }
-    Ok(c)
-}
-
-/// Parse a query string into `T`; a bad one is 400 naming the problem.
-pub(crate) fn query<T: DeserializeOwned>(q: Result<Query<T>, QueryRejection>) -> OciResult<T> {
-    q.map(|Query(q)| q).map_err(|e| OciError::invalid_parameter(format!("invalid query string: {}", e.body_text())))
-}
-
-/// Sort rows by `(name, time)` as OCI does: `sortBy` TIMECREATED (default, descending) or
-/// `name_key` (ascending by default); `sortOrder` ASC or DESC.
-pub(crate) fn sort_rows<T>(
-    rows: &mut [T],
-    sort_by: Option<&str>,
-    sort_order: Option<&str>,
-    name_key: &str,
-    key: impl Fn(&T) -> (&str, &str),
-) -> OciResult<()> {
-    let by_name = match sort_by {
-        None => false,
-        Some(s) if s.eq_ignore_ascii_case("timeCreated") => false,
-        Some(s) if s.eq_ignore_ascii_case(name_key) => true,
-        Some(o) => {
-            return Err(OciError::invalid_parameter(format!("sortBy {o:?} must be TIMECREATED or {name_key}")));
-        }
-    };
-    let desc = match sort_order {
-        None => !by_name,
-        Some(s) if s.eq_ignore_ascii_case("ASC") => false,
-        Some(s) if s.eq_ignore_ascii_case("DESC") => true,
-        Some(o) => return Err(OciError::invalid_parameter(format!("sortOrder {o:?} must be ASC or DESC"))),
-    };
-    rows.sort_by(|a, b| {
-        let (an, at) = key(a);
-        let (bn, bt) = key(b);
-        let o = if by_name { an.cmp(bn).then(at.cmp(bt)) } else { at.cmp(bt).then(an.cmp(bn)) };
-        if desc { o.reverse() } else { o }
-    });
-    Ok(())
-}
-
-/// 404 for a path no operation has.
-pub(crate) async fn unknown_path(uri: Uri) -> OciError {
-    OciError::not_found(format!("Unknown resource path {}", uri.path()))
-}
-
-/// 405 for an operation the lab does not model on a known path.
-pub(crate) async fn not_modelled(method: Method, uri: Uri) -> OciError {
-    OciError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "MethodNotAllowed",
-        format!(
-            "{method} {} is not modelled by the lab: the world file creates VCNs, subnets, security lists and resolvers",
-            uri.path()
-        ),
-    )
-}
+// Validation
 
 fn display_name_ok(name: &str) -> OciResult<()> {
     if name.trim().is_empty() || name.chars().count() > MAX_NAME_LEN {
         return Err(OciError::invalid_parameter(format!("displayName must be 1 to {MAX_NAME_LEN} characters")));
     }
     Ok(())
-}
-
-pub(crate) fn lifecycle_filter(value: Option<&str>, allowed: &[&str]) -> OciResult<Option<String>> {
-    match value {
-        None => Ok(None),
-        Some(v) if allowed.iter().any(|a| a.eq_ignore_ascii_case(v)) => Ok(Some(v.to_ascii_uppercase())),
-        Some(v) => {
-            Err(OciError::invalid_parameter(format!("lifecycleState {v:?} must be one of {}", allowed.join(", "))))
-        }
-    }
 }
 
 const NET_STATES: [&str; 5] = ["PROVISIONING", "AVAILABLE", "TERMINATING", "TERMINATED", "UPDATING"];
@@ -611,14 +530,9 @@ pub struct ListQuery {
     pub display_name: Option<String>,
     /// Filter.
     pub lifecycle_state: Option<String>,
-    /// `TIMECREATED` or `DISPLAYNAME`.
-    pub sort_by: Option<String>,
-    /// `ASC` or `DESC`.
-    pub sort_order: Option<String>,
-    /// Page size.
-    pub limit: Option<String>,
-    /// Page token.
-    pub page: Option<String>,
+    /// `sortBy` (`TIMECREATED` or `DISPLAYNAME`), `sortOrder`, `limit`, `page`.
+    #[serde(flatten)]
+    pub list: ListParams,
 }
 
 struct Filter {
@@ -638,28 +552,12 @@ fn keep(f: &Filter, q: &ListQuery, compartment: &str, name: &str) -> bool {
         && f.state.as_deref().is_none_or(|s| s == "AVAILABLE")
 }
 
-fn page<T: Serialize + Clone>(
-    mut rows: Vec<T>,
-    q: &ListQuery,
-    key: impl Fn(&T) -> (&str, &str),
-) -> OciResult<OciResponse> {
-    sort_rows(&mut rows, q.sort_by.as_deref(), q.sort_order.as_deref(), "DISPLAYNAME", key)?;
-    array_page(&rows, &PageQuery { limit: q.limit.clone(), page: q.page.clone() })
+/// Core lists are bare arrays (the SDKs read `list[Vcn]`, not `{items}`).
+fn page<T: Serialize + Clone>(rows: Vec<T>, q: &ListQuery, key: impl Fn(&T) -> (&str, &str)) -> OciResult<OciResponse> {
+    q.list.respond(rows, Sort::UPPER_DISPLAY_NAME, key, ListShape::Array, Clone::clone)
 }
 
-/// One page of a list whose body is a bare JSON array, as core and DNS lists are (the SDKs
-/// read `list[Vcn]`, not `{items}`), with `opc-next-page`.
-pub(crate) fn array_page<T: Serialize + Clone>(rows: &[T], q: &PageQuery) -> OciResult<OciResponse> {
-    let (items, next) = paginate(rows, q, Clone::clone)?;
-    let body = serde_json::to_value(&items).map_err(OciError::internal)?;
-    Ok(OciResponse { status: StatusCode::OK, body, etag: None, next_page: next })
-}
-
-async fn list_vcns_h(
-    State(api): State<NetworkApi>,
-    q: Result<Query<ListQuery>, QueryRejection>,
-) -> OciResult<OciResponse> {
-    let q = query(q)?;
+async fn list_vcns_h(State(api): State<NetworkApi>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
     let f = filter_of(&api, &q)?;
     let rows: Vec<VcnResource> = api
         .inner
@@ -681,11 +579,7 @@ fn vcn_filter(api: &NetworkApi, q: &ListQuery) -> OciResult<()> {
     Ok(())
 }
 
-async fn list_subnets_h(
-    State(api): State<NetworkApi>,
-    q: Result<Query<ListQuery>, QueryRejection>,
-) -> OciResult<OciResponse> {
-    let q = query(q)?;
+async fn list_subnets_h(State(api): State<NetworkApi>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
     let f = filter_of(&api, &q)?;
     vcn_filter(&api, &q)?;
     let rows: Vec<SubnetResource> = api
@@ -705,9 +599,8 @@ async fn list_subnets_h(
 
 async fn list_security_lists_h(
     State(api): State<NetworkApi>,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    OciQuery(q): OciQuery<ListQuery>,
 ) -> OciResult<OciResponse> {
-    let q = query(q)?;
     let f = filter_of(&api, &q)?;
     vcn_filter(&api, &q)?;
     let rows: Vec<SecurityListResource> = api
@@ -725,29 +618,28 @@ async fn list_security_lists_h(
     page(rows, &q, |l| (l.display_name.as_str(), l.time_created.as_str()))
 }
 
-async fn get_vcn_h(State(api): State<NetworkApi>, Path(id): Path<String>) -> OciResult<OciResponse> {
+async fn get_vcn_h(State(api): State<NetworkApi>, OciPath(id): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&api.get_vcn(&id)?)
 }
 
-async fn get_subnet_h(State(api): State<NetworkApi>, Path(id): Path<String>) -> OciResult<OciResponse> {
+async fn get_subnet_h(State(api): State<NetworkApi>, OciPath(id): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&api.get_subnet(&id)?)
 }
 
-async fn get_security_list_h(State(api): State<NetworkApi>, Path(id): Path<String>) -> OciResult<OciResponse> {
+async fn get_security_list_h(State(api): State<NetworkApi>, OciPath(id): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&api.get_security_list(&id)?)
 }
 
 async fn update_security_list_h(
     State(api): State<NetworkApi>,
-    Path(id): Path<String>,
+    OciPath(id): OciPath<String>,
     headers: HeaderMap,
-    body: Bytes,
+    OciJson(details): OciJson<UpdateSecurityListDetails>,
 ) -> OciResult<OciResponse> {
-    let details: UpdateSecurityListDetails = parse_json(&body)?;
     OciResponse::resource(&api.update_security_list(&id, details, &headers)?)
 }
 
-async fn dns_association_h(State(api): State<NetworkApi>, Path(id): Path<String>) -> OciResult<OciResponse> {
+async fn dns_association_h(State(api): State<NetworkApi>, OciPath(id): OciPath<String>) -> OciResult<OciResponse> {
     OciResponse::resource(&api.dns_resolver_association(&id)?)
 }
 
@@ -791,11 +683,5 @@ mod tests {
                 .expect("null is absent");
         assert_eq!(ok[0].source_type, "CIDR_BLOCK");
         assert!(parse_ingress(serde_json::json!({"source": "x"})).is_err());
-    }
-
-    #[test]
-    fn times_are_reformatted_with_millis() {
-        assert_eq!(oci_time_from("2026-01-05T09:03:07.123456789Z"), "2026-01-05T09:03:07.123Z");
-        assert_eq!(oci_time_from("2026-01-05T09:03:07Z"), "2026-01-05T09:03:07.000Z");
     }
 }

@@ -11,6 +11,7 @@ use hyok_apigw::{
     control::{self, GATEWAY_PORT},
 };
 use hyok_core::{
+    Clock,
     client::{BoxFuture, Dial, DialError, Dialed, HttpClient, StaticDial},
     host::{Endpoint, ServiceHost},
     pki::{IssuedCert, LabCa},
@@ -109,6 +110,8 @@ pub struct Lab {
     pub ctm_ca: LabCa,
     /// Web root of the control API's certificate.
     pub web_ca: LabCa,
+    /// The control plane's clock: stands still until a test advances it.
+    pub clock: Clock,
 }
 
 #[derive(Debug)]
@@ -151,7 +154,18 @@ impl Lab {
     }
 
     /// A lab on `host` whose control plane runs its gateways on `data_plane` (default: in process).
+    /// Its clock is manual and asynchronous work starts at once, so nothing waits on time.
     pub async fn build(addr: &str, host: LoopbackHost, data_plane: Option<Arc<dyn DataPlane>>) -> Self {
+        Self::build_with(addr, host, data_plane, Duration::ZERO).await
+    }
+
+    /// As [`Lab::build`], with asynchronous work waiting `delay` on the manual clock first.
+    pub async fn build_with(
+        addr: &str,
+        host: LoopbackHost,
+        data_plane: Option<Arc<dyn DataPlane>>,
+        delay: Duration,
+    ) -> Self {
         let tenancy = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
         let keys = KeyStore::new();
         tenancy.register(&keys);
@@ -170,6 +184,7 @@ impl Lab {
             CertificatesConfig { lifecycle_delay_ms: 2, compartments: compartments.clone(), ..Default::default() },
             verifier.clone(),
         );
+        let clock = Clock::manual();
         let mut service = ApiGatewayService::new(ControlDeps {
             host: Arc::new(ZoneHost(host.clone())),
             net: net.clone(),
@@ -178,7 +193,8 @@ impl Lab {
             compartments,
             public_ca_pem: host.public_ca().cert_pem().to_string(),
         })
-        .with_lifecycle_delay(Duration::from_millis(5));
+        .with_clock(clock.clone())
+        .with_lifecycle_delay(delay);
         if let Some(dp) = data_plane {
             service = service.with_data_plane(dp);
         }
@@ -192,7 +208,7 @@ impl Lab {
         let dial = StaticDial::new().pin(control::HOST, 443, server.local_addr);
         let client = HttpClient::new(Arc::new(dial), hyok_core::tls::client_config(web_ca.cert_pem()).expect("tls"));
         let ctm_ca = LabCa::generate("CTM AMS CA").expect("ctm ca");
-        Self { host, net, subnet_id: subnet.id, tenancy, certs, service, server, client, ctm_ca, web_ca }
+        Self { host, net, subnet_id: subnet.id, tenancy, certs, service, server, client, ctm_ca, web_ca, clock }
     }
 
     pub fn compartment(&self) -> String {
@@ -487,6 +503,44 @@ async fn unsigned_requests_are_refused() {
 }
 
 #[tokio::test]
+async fn unknown_paths_and_methods_answer_in_oci_shape() {
+    let lab = Lab::start().await;
+    let r = lab.call(Method::GET, "/gatewayz", None).await;
+    r.assert_error(StatusCode::NOT_FOUND, "NotAuthorizedOrNotFound", "Unknown resource path");
+    let r = lab.call(Method::PATCH, "/gateways", Some(&json!({}))).await;
+    r.assert_error(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "PATCH");
+    let r = lab.call(Method::GET, &format!("/gateways?compartmentId={}&limit=0", lab.compartment()), None).await;
+    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "limit");
+    let r = lab.call(Method::GET, &format!("/deployments?compartmentId={}&sortBy=size", lab.compartment()), None).await;
+    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "sortBy");
+}
+
+#[tokio::test]
+async fn work_waits_for_the_lifecycle_delay_on_the_clock() {
+    // A delay no real time would reach within the test: only the clock's advance starts the work.
+    let delay = Duration::from_secs(60);
+    let lab = Lab::build_with("127.0.0.1:0", LoopbackHost::new(), None, delay).await;
+    let created = lab.create_gateway(None, &[]).await;
+    assert_eq!(created.status, StatusCode::OK, "{:?}", created.json);
+    let (gw, wr) = (created.id(), created.work_request());
+    // Let the work task run up to its pause.
+    for _ in 0..3 {
+        tokio::task::yield_now().await;
+    }
+    let seen = lab.call(Method::GET, &format!("/gateways/{gw}"), None).await;
+    assert_eq!(seen.json["lifecycleState"], "CREATING", "clients observe CREATING");
+    let pending = lab.call(Method::GET, &format!("/workRequests/{wr}"), None).await;
+    assert_eq!(pending.json["status"], "ACCEPTED");
+    assert_eq!(pending.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("1"));
+
+    lab.clock.advance(delay);
+    lab.wait_state(&format!("/gateways/{gw}"), "ACTIVE").await;
+    let done = lab.call(Method::GET, &format!("/workRequests/{wr}"), None).await;
+    assert_eq!(done.json["status"], "SUCCEEDED");
+    assert!(done.headers.get("retry-after").is_none());
+}
+
+#[tokio::test]
 async fn invalid_specification_names_the_field() {
     let lab = Lab::start().await;
     let gw = lab.active_gateway().await;
@@ -545,10 +599,12 @@ async fn unresolvable_backend_fails_the_deployment_until_the_name_resolves() {
     let (status, _) = through_gateway(&lab.gateway_client(&gw), &format!("{EKM_PREFIX}/x")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "a FAILED deployment is not served");
 
-    // OCI keeps FAILED until the deployment is updated, even once the cause is gone.
+    // OCI keeps FAILED until the deployment is updated, even once the cause is gone: nothing
+    // retries it, however long it waits.
     let backend = lab.ctm_backend(&lab.ctm_ca).await;
     lab.host.pin(CTM_HOST, 443, backend.local_addr);
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    lab.clock.advance(Duration::from_secs(24 * 3600));
+    tokio::task::yield_now().await;
     let still = lab.call(Method::GET, &format!("/deployments/{dep_id}"), None).await;
     assert_eq!(still.json["lifecycleState"], "FAILED");
 
@@ -711,14 +767,14 @@ async fn official_cli_creates_a_gateway_and_a_deployment() {
     let backend = lab.ctm_backend(&lab.ctm_ca).await;
     lab.host.pin(CTM_HOST, 443, backend.local_addr);
 
-    let dir = std::env::temp_dir().join(format!("hyok-apigw-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let tmp = tempfile::TempDir::new().expect("dir");
+    let dir = tmp.path();
     let ca_path = dir.join("web-root.pem");
     std::fs::write(&ca_path, lab.web_ca.cert_pem()).expect("ca");
     std::fs::write(dir.join("spec.json"), serde_json::to_vec_pretty(&tutorial_spec()).expect("json")).expect("spec");
     let endpoint = format!("https://127.0.0.1:{}", lab.server.local_addr.port());
     hyok_oci_rest::write_cli_config(
-        &dir,
+        dir,
         &lab.tenancy,
         Some(&ca_path),
         &[hyok_oci_rest::tenancy::CliEndpoint { name: "apigateway".into(), url: endpoint }],
@@ -730,7 +786,7 @@ async fn official_cli_creates_a_gateway_and_a_deployment() {
         tokio::process::Command::new("bash")
             .arg(&script)
             .env("OCI_CLI", &cli)
-            .env("OCI_LAB_DIR", &dir)
+            .env("OCI_LAB_DIR", dir)
             .env("OCI_LAB_SUBNET_ID", &lab.subnet_id)
             .env("OCI_LAB_CERTIFICATE_ID", &cert)
             .env("OCI_LAB_ECDSA_CERTIFICATE_ID", &ec_cert)
@@ -753,5 +809,4 @@ async fn official_cli_creates_a_gateway_and_a_deployment() {
     let (status, echo) = through_gateway(&lab.gateway_client(&gw), &format!("{EKM_PREFIX}/cli-check")).await;
     assert_eq!(status, StatusCode::OK, "{echo}");
     assert_eq!(echo["path"], format!("{EKM_PREFIX}/cli-check"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

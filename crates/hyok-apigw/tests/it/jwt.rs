@@ -17,6 +17,7 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
+    time::Duration,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -118,6 +119,13 @@ async fn remote_jwks_policy_enforced() {
     let (st, _, _) = get(&c, &path, &[("authorization", &bearer(&good))]).await;
     assert_eq!(st, 200);
     assert_eq!(hits.load(Ordering::SeqCst), 1, "JWKS is cached");
+    // Cached for maxCacheDurationInHours (1), on the gateway's clock.
+    w.clock.advance(Duration::from_secs(3599));
+    assert_eq!(get(&c, &path, &[("authorization", &bearer(&good))]).await.0, 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "still cached after 59:59");
+    w.clock.advance(Duration::from_secs(1));
+    assert_eq!(get(&c, &path, &[("authorization", &bearer(&good))]).await.0, 200);
+    assert_eq!(hits.load(Ordering::SeqCst), 2, "fetched again after an hour");
 
     // Missing, wrong scheme, wrong issuer, wrong audience, expired, bad claim, bad signature: 401.
     let (st, h, v) = get(&c, &path, &[("opc-request-id", "rid-missing")]).await;

@@ -182,11 +182,14 @@ async fn a_restarted_agent_gets_its_gateways_back() {
     let state = lab.call(Method::GET, &format!("/gateways/{gw_id}"), None).await;
     assert_eq!(state.json["lifecycleState"], "ACTIVE");
 
-    // Unattended: the reconciler notices the next restart by itself.
-    let _reconciler = lab.service.spawn_reconciler(std::time::Duration::from_millis(50));
+    // Unattended: the reconciler notices the next restart by itself, one round (2 s on the
+    // lab's clock) at a time.
+    let every = std::time::Duration::from_secs(2);
+    let _reconciler = lab.service.spawn_reconciler(every);
     let served_at = host.real(&hostname, GATEWAY_PORT).expect("served");
     let agent = agent.restart(&host, TOKEN, &[&gw_id]).await;
     hyok_test_support::eventually("the reconciler to restore the gateway", || async {
+        lab.clock.advance(every);
         if host.real(&hostname, GATEWAY_PORT) == Some(served_at) {
             return Err("the gateway is not served again yet".to_string());
         }

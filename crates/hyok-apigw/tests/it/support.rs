@@ -3,7 +3,7 @@
 use axum::{Json, Router, body::Bytes, extract::Request, http::StatusCode, response::IntoResponse};
 use hyok_apigw::{ApiSpecification, Gateway, GatewayConfig};
 use hyok_core::{
-    EventLog,
+    Clock, EventLog,
     client::{Dial, HttpClient, StaticDial},
     pki::{IssuedCert, LabCa},
     server::{Server, bind, serve},
@@ -47,6 +47,8 @@ pub struct World {
     pub ctm_ca: LabCa,
     pub gw_cert: IssuedCert,
     pub events: EventLog,
+    /// The gateways' clock (remote JWKS cache): stands still until a test advances it.
+    pub clock: Clock,
 }
 
 impl World {
@@ -57,7 +59,7 @@ impl World {
         let gw_cert = ctm_ca
             .issue_with_key(&[GW_HOST, "172.16.1.103"], key, &[rcgen::ExtendedKeyUsagePurpose::ServerAuth])
             .expect("gateway cert");
-        Self { ctm_ca, gw_cert, events: EventLog::new() }
+        Self { ctm_ca, gw_cert, events: EventLog::new(), clock: Clock::manual() }
     }
 
     pub fn gateway(&self, dial: Arc<dyn Dial>, bundles: Vec<String>) -> Arc<Gateway> {
@@ -68,6 +70,7 @@ impl World {
             backend_ca_bundles: bundles,
             dial,
             events: self.events.clone(),
+            clock: self.clock.clone(),
         })
         .expect("gateway")
     }
@@ -86,12 +89,13 @@ pub async fn serve_gateway(gw: &Arc<Gateway>) -> Server {
     serve(listener, gw.clone().router(), Some(gw.tls_config()), CancellationToken::new())
 }
 
-/// An echoing backend: answers JSON with what it received. `/…/slow…` waits 3 s first.
+/// An echoing backend: answers JSON with what it received. `/…/slow…` never answers (the
+/// request is dropped when the gateway gives up on it).
 pub async fn echo_backend(cert: &IssuedCert) -> Server {
     let router = Router::new().fallback(|req: Request| async move {
         let (parts, body) = req.into_parts();
         if parts.uri.path().contains("/slow") {
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            std::future::pending::<()>().await;
         }
         let body: Bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
         let headers: serde_json::Map<String, Value> = parts

@@ -22,6 +22,7 @@ fn ecdsa_gateway_certificate_is_refused_with_a_friendly_message() {
         backend_ca_bundles: vec![],
         dial: Arc::new(StaticDial::new()),
         events: EventLog::new(),
+        clock: hyok_core::Clock::system(),
     })
     .expect_err("gateway refuses ECDSA");
     assert!(matches!(err, GatewayError::EcdsaCertificate(_)));

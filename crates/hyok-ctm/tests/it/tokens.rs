@@ -137,7 +137,8 @@ async fn audience_check_can_be_switched_off() {
 
 #[tokio::test]
 async fn unknown_kid_refetches_jwks_at_most_once_per_interval() {
-    let cfg = CtmConfig { jwks_refetch_min_secs: 2, ..CtmConfig::default() };
+    let clock = hyok_core::Clock::manual();
+    let cfg = CtmConfig { jwks_refetch_min_secs: 2, clock: clock.clone(), ..CtmConfig::default() };
     let lab = Lab::start_with(cfg, false).await;
     let s = lab.setup().await;
     let fetches = || lab.idp.state.jwks_fetches.load(Ordering::SeqCst);
@@ -147,7 +148,7 @@ async fn unknown_kid_refetches_jwks_at_most_once_per_interval() {
     let t2 = mint_with(&keys().1, &good_claims());
     rejected(&lab, &s, &t2, "not in the issuer's JWKS").await;
     assert_eq!(fetches(), 1);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    clock.advance(std::time::Duration::from_millis(2100));
     // After the interval the unknown kid triggers one refetch and the new key is trusted.
     accepted(&lab, &s, &t2).await;
     assert_eq!(fetches(), 2);
@@ -159,7 +160,7 @@ async fn unknown_kid_refetches_jwks_at_most_once_per_interval() {
         rejected(&lab, &s, &t3, "not in the issuer's JWKS").await;
     }
     assert_eq!(fetches(), 2);
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    clock.advance(std::time::Duration::from_millis(2100));
     for _ in 0..3 {
         rejected(&lab, &s, &t3, "not in the issuer's JWKS").await;
     }

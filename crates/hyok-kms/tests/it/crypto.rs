@@ -2,9 +2,10 @@
 
 use crate::support::{World, b64, crypto, mgmt, unb64};
 use http::{Method, StatusCode};
-use hyok_core::host::ServiceHost as _;
+use hyok_core::{Clock, host::ServiceHost as _};
 use hyok_kms::HOP_TOKEN;
 use serde_json::json;
+use std::time::Duration;
 
 async fn ready(w: &World) -> (serde_json::Value, String) {
     let vault = w.active_vault().await;
@@ -156,15 +157,17 @@ async fn blocking_in_the_key_manager_and_disabling_in_oci_stop_crypto() {
 
 #[tokio::test]
 async fn a_rotated_client_secret_breaks_the_vault_at_the_next_token() {
-    // Resource_App tokens live 2 s, so KMS refreshes after 1.6 s.
-    let w = World::start_with(Some(2)).await;
+    // Resource_App tokens live 60 s, so KMS refreshes after 48 s on its (manual) clock.
+    let w = World::start_with(Some(60), Clock::manual()).await;
     let (vault, key) = ready(&w).await;
     assert_eq!(w.encrypt(&vault, &key, b"x", None).await.status, StatusCode::OK);
     w.idcs.rotate_secret(&w.client).await;
     // The cached token still works...
     assert_eq!(w.encrypt(&vault, &key, b"x", None).await.status, StatusCode::OK);
+    w.clock.advance(Duration::from_secs(47));
+    assert_eq!(w.encrypt(&vault, &key, b"x", None).await.status, StatusCode::OK, "not refreshed yet");
     // ...until it is refreshed with the old secret, which OCI cannot update.
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    w.clock.advance(Duration::from_secs(13));
     let r = w.encrypt(&vault, &key, b"x", None).await;
     assert_eq!(
         (r.status, r.json["code"].as_str()),

@@ -26,7 +26,9 @@ async fn key_reference_links_to_the_external_key_and_rotates() {
 
     // The key OCID carries the vault prefix: another service finds the crypto endpoint from it.
     assert!(hyok_core::ids::is_ocid(&key_id));
-    assert_eq!(hyok_kms::crypto_endpoint_for_key(&key_id).as_deref(), vault["cryptoEndpoint"].as_str());
+    let endpoints = hyok_core::ids::kms_vault_endpoints(&key_id).expect("a key OCID names its vault's endpoints");
+    assert_eq!(Some(endpoints.crypto.as_str()), vault["cryptoEndpoint"].as_str());
+    assert_eq!(Some(endpoints.management.as_str()), vault["managementEndpoint"].as_str());
 
     // Rotate in CTM, then rotate the key reference with the new version id.
     let (s, ver) = w
@@ -45,9 +47,16 @@ async fn key_reference_links_to_the_external_key_and_rotates() {
     let key = w.oci(Method::GET, &key_url, None).await.json;
     assert_eq!(key["currentKeyVersion"], v2.as_str());
     assert_eq!(key["externalKeyReferenceDetails"]["externalKeyVersionId"], v2_ext.as_str());
+    // Lists are newest first unless asked otherwise, as in OCI.
+    let ids = |list: serde_json::Value| -> Vec<String> {
+        list["items"].as_array().expect("items").iter().filter_map(|v| v["id"].as_str().map(str::to_string)).collect()
+    };
     let list = w.oci(Method::GET, &format!("{key_url}/keyVersions"), None).await.json;
-    let ids: Vec<&str> = list["items"].as_array().expect("items").iter().filter_map(|v| v["id"].as_str()).collect();
-    assert_eq!(ids, vec![v1.as_str(), v2.as_str()]);
+    assert_eq!(ids(list), [v2.as_str(), v1.as_str()]);
+    let list = w.oci(Method::GET, &format!("{key_url}/keyVersions?sortBy=TIMECREATED&sortOrder=ASC"), None).await.json;
+    assert_eq!(ids(list), [v1.as_str(), v2.as_str()]);
+    let r = w.oci(Method::GET, &format!("{key_url}/keyVersions?sortBy=size"), None).await;
+    assert_eq!((r.status, r.json["code"].as_str()), (StatusCode::BAD_REQUEST, Some("InvalidParameter")), "{}", r.text);
 
     // The same external version twice → 409; an unknown one → FAILED with the vendor's reason.
     let r = w.oci(Method::POST, &format!("{key_url}/keyVersions"), Some(json!({"externalKeyVersionId": v1_ext}))).await;
@@ -123,4 +132,33 @@ async fn key_reference_validation_and_vendor_failures() {
         )
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // A retried create (same opc-retry-token and body) creates one key; another body is refused.
+    let body = json!({"compartmentId": w.compartment(), "displayName": "retried", "keyShape": {"algorithm": "AES", "length": 32}, "protectionMode": "EXTERNAL", "externalKeyReference": {"externalKeyId": w.ctm_key_id}});
+    let url = format!("{}/20180608/keys", mgmt(&vault));
+    let send = |body: serde_json::Value| {
+        let (w, url) = (&w, &url);
+        async move { w.send(Method::POST, url, &[("opc-retry-token", "key-1")], Some(body.to_string().into()), true).await }
+    };
+    let (a, b) = (send(body.clone()).await, send(body.clone()).await);
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.json["id"], b.json["id"]);
+    let mut other = body;
+    other["displayName"] = json!("other");
+    let r = send(other).await;
+    assert_eq!(
+        (r.status, r.json["code"].as_str()),
+        (StatusCode::CONFLICT, Some("InvalidatedRetryToken")),
+        "{}",
+        r.text
+    );
+
+    // An operation the lab does not model answers in OCI's shape.
+    let r = w.oci(Method::DELETE, &url, None).await;
+    assert_eq!(
+        (r.status, r.json["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("MethodNotAllowed")),
+        "{}",
+        r.text
+    );
 }

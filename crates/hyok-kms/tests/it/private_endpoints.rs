@@ -42,6 +42,22 @@ async fn private_endpoint_gets_an_address_and_refuses_changes_to_ip_and_ca() {
     // A second endpoint takes the next address; deleting gives it back.
     let pe2 = w.private_endpoint(GW_IP, &w.ctm.ca_cert_pem()).await;
     assert_eq!(pe2["privateEndpointIp"], "172.16.1.105");
+    // Newest first by default; by name on request ("renamed" after "OCI_EKMS_PE").
+    let names = |query: &str| {
+        let w = &w;
+        let url = w.regional(&format!("/ekmsPrivateEndpoints?compartmentId={}{query}", w.compartment()));
+        async move {
+            let r = w.oci(Method::GET, &url, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            let items = r.json["items"].as_array().expect("items").clone();
+            items.iter().map(|p| p["id"].as_str().expect("id").to_string()).collect::<Vec<_>>()
+        }
+    };
+    let (id1, id2) = (id.to_string(), pe2["id"].as_str().expect("id").to_string());
+    assert_eq!(names("").await, [id2.as_str(), id1.as_str()]);
+    assert_eq!(names("&sortBy=DISPLAYNAME").await, [id2.as_str(), id1.as_str()]);
+    assert_eq!(names("&sortBy=displayName&sortOrder=DESC").await, [id1.as_str(), id2.as_str()]);
+    assert_eq!(names("&limit=1").await, [id2.as_str()]);
     let url2 = w.regional(&format!("/ekmsPrivateEndpoints/{}", pe2["id"].as_str().expect("id")));
     let r = w.oci(Method::DELETE, &url2, None).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);

@@ -7,6 +7,7 @@ use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode};
 use hyok_core::{
+    Clock,
     client::HttpClient,
     host::ServiceHost,
     server::{Server, bind, serve},
@@ -14,7 +15,7 @@ use hyok_core::{
 };
 use hyok_ctm::{Ctm, CtmConfig};
 use hyok_identity::{IdentityConfig, IdentityDomain};
-use hyok_kms::{KmsDeps, KmsService};
+use hyok_kms::{KmsConfig, KmsDeps, KmsService};
 use hyok_netsim::NetworkModel;
 use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
 
@@ -63,6 +64,8 @@ pub struct Resp {
 pub struct World {
     pub host: Arc<LoopbackHost>,
     pub kms: Arc<KmsService>,
+    /// The KMS service's clock (its token caches and private endpoint settling).
+    pub clock: Clock,
     pub tenancy: Tenancy,
     pub subnet_id: String,
     pub net: NetworkModel,
@@ -166,8 +169,9 @@ impl CtmApi {
 
 impl World {
     /// The tutorial up to task 11: identity apps, CTM vault and key, the network with the
-    /// gateway at .103. `resource_ttl` sets the Resource_App's access token lifetime.
-    pub async fn start_with(resource_ttl: Option<u64>) -> World {
+    /// gateway at .103. `resource_ttl` sets the Resource_App's access token lifetime; KMS runs
+    /// on `clock`.
+    pub async fn start_with(resource_ttl: Option<u64>, clock: Clock) -> World {
         let host = Arc::new(LoopbackHost::new());
         let ca = host.public_ca();
         let public_http =
@@ -258,7 +262,7 @@ impl World {
         // KMS on its regional host.
         let keys = KeyStore::new();
         tenancy.register(&keys);
-        let kms = KmsService::new(KmsDeps {
+        let deps = KmsDeps {
             host: host.clone(),
             net: net.clone(),
             verifier: Arc::new(SignatureVerifier::new(keys)),
@@ -266,8 +270,8 @@ impl World {
             region: REGION.into(),
             kms_ip: KMS_IP,
             public_ca_pem: ca.cert_pem().to_string(),
-        })
-        .expect("kms");
+        };
+        let kms = KmsService::with_config(deps, KmsConfig { clock: clock.clone() }).expect("kms");
         let leaf = ca.issue_server(&[kms.host_name().as_str()]).expect("kms cert");
         let kms_server = serve_on(hyok_kms::router(kms.clone()), &leaf.chain_pem(), &leaf.key_pem).await;
         host.pin(&kms.host_name(), 443, kms_server.local_addr);
@@ -275,6 +279,7 @@ impl World {
         World {
             host,
             kms,
+            clock,
             tenancy,
             subnet_id: subnet.id,
             net,
@@ -292,7 +297,7 @@ impl World {
     }
 
     pub async fn start() -> World {
-        Self::start_with(None).await
+        Self::start_with(None, Clock::system()).await
     }
 
     pub fn compartment(&self) -> &str {
@@ -374,6 +379,8 @@ impl World {
             .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         let id = r.json["id"].as_str().expect("id").to_string();
+        // A manual clock must pass the settle delay; the system clock passes it by itself.
+        self.clock.advance(hyok_kms::PE_SETTLE);
         self.wait_state(&self.regional(&format!("/ekmsPrivateEndpoints/{id}")), "ACTIVE").await
     }
 

@@ -1,11 +1,11 @@
 //! `hyok-lab check` against labs configured through the public APIs, over real sockets.
 
-use hyok_lab::{
-    Lab, LabOptions,
+use hyok_lab::{Lab, LabOptions};
+use hyok_lab_client::{
     check::{CheckReport, Setup, Status, check},
     scenario::{self, Runner, Scenario},
 };
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::{path::Path, sync::Arc, time::Instant};
 
 /// At most two of these labs at once: each takes some 20 ports, and other tests in this binary
 /// pick ports too.
@@ -13,36 +13,40 @@ static LABS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 struct Provisioned {
     lab: Arc<Lab>,
-    dir: PathBuf,
+    dir: tempfile::TempDir,
     runner: Runner,
     _slot: tokio::sync::SemaphorePermit<'static>,
 }
 
 impl Provisioned {
+    fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stop the lab; its dir goes with the `TempDir`.
     async fn down(self) {
         self.lab.shutdown().await;
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 /// A fresh lab with `scenario` run up to task `until` (nothing when `scenario` is None).
 async fn lab_with(tag: &str, scenario: Option<&str>, until: Option<u32>) -> Provisioned {
     hyok_test_support::init();
-    let dir = std::env::temp_dir().join(format!("hyok-lab-check-{tag}-{}", hyok_core::ids::hex32()));
+    let dir = tempfile::Builder::new().prefix(&format!("hyok-lab-check-{tag}-")).tempdir().expect("temp dir");
     let slot = LABS.acquire().await.expect("semaphore is never closed");
     // A DNS server binds UDP on a free port, then TCP on the same number, which another process
     // may hold: start again on that rare clash.
     let mut attempt = 0;
     let lab = loop {
         attempt += 1;
-        match Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await {
+        match Lab::start(LabOptions::ephemeral(dir.path().to_path_buf()), &|_| {}).await {
             Ok(lab) => break lab,
             Err(e) if attempt < 3 && format!("{e:?}").contains("AddrInUse") => continue,
             Err(e) => panic!("lab starts: {e}"),
         }
     };
     lab.write_lab_json().expect("lab.json");
-    let mut runner = Runner::new(&dir).expect("runner");
+    let mut runner = Runner::new(dir.path()).expect("runner");
     if let Some(name) = scenario {
         let s = scenario::load(name).expect("shipped scenario");
         let report = runner.run(&s, until, &|_| {}).await;
@@ -69,7 +73,7 @@ fn assert_statuses(r: &CheckReport, range: std::ops::RangeInclusive<u32>, want: 
 #[tokio::test]
 async fn a_fresh_lab_has_only_task_1_done_and_tasks_follow_provisioning() {
     let mut p = lab_with("fresh", None, None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(r.tasks.len(), 18);
     assert_statuses(&r, 1..=1, Status::Done);
     assert_statuses(&r, 2..=18, Status::NotDone);
@@ -89,7 +93,7 @@ async fn a_fresh_lab_has_only_task_1_done_and_tasks_follow_provisioning() {
     let s = scenario::load("oci-hyok-api-gateway").expect("shipped scenario");
     let report = p.runner.run(&s, Some(7), &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=7, Status::Done);
     assert_statuses(&r, 8..=18, Status::NotDone);
     // The live DNS lookup through spoke A's resolver is part of Task 2's verdict.
@@ -101,7 +105,7 @@ async fn a_fresh_lab_has_only_task_1_done_and_tasks_follow_provisioning() {
 async fn the_whole_tutorial_is_all_done_and_task_18_reads_the_object_live() {
     let mut p = lab_with("full", Some("oci-hyok-api-gateway"), None).await;
     let t0 = Instant::now();
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     eprintln!("check of a completed lab took {:?} (report says {:.1} ms)", t0.elapsed(), r.millis);
     assert_statuses(&r, 1..=18, Status::Done);
     assert!(r.all_done(), "{}", r.render());
@@ -111,7 +115,7 @@ async fn the_whole_tutorial_is_all_done_and_task_18_reads_the_object_live() {
     let block = Scenario::parse("block-key", BLOCK_KEY).expect("scenario");
     let report = p.runner.run(&block, None, &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=17, Status::Done);
     assert_eq!(status_of(&r, 18), Status::NotDone);
     let t18 = details_of(&r, 18);
@@ -122,7 +126,7 @@ async fn the_whole_tutorial_is_all_done_and_task_18_reads_the_object_live() {
 #[tokio::test]
 async fn the_direct_setup_is_all_done_without_a_gateway() {
     let p = lab_with("direct", Some("oci-hyok-direct"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(r.setup, Setup::Direct);
     assert!(r.all_done(), "{}", r.render());
     assert!(details_of(&r, 6).contains("not needed"), "{}", details_of(&r, 6));
@@ -132,7 +136,7 @@ async fn the_direct_setup_is_all_done_without_a_gateway() {
 #[tokio::test]
 async fn an_ecdsa_gateway_certificate_is_wrong_in_tasks_3_and_4() {
     let p = lab_with("ecdsa", Some("misconfig-ecdsa-gateway-certificate"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=2, Status::Done);
     assert_eq!(status_of(&r, 3), Status::Wrong, "{}", r.render());
     let t3 = details_of(&r, 3);
@@ -151,7 +155,7 @@ async fn an_ecdsa_gateway_certificate_is_wrong_in_tasks_3_and_4() {
 #[tokio::test]
 async fn swapped_app_credentials_name_the_app_in_task_13_and_14() {
     let p = lab_with("swapped", Some("misconfig-swapped-app-credentials"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=12, Status::Done);
     assert_eq!(status_of(&r, 13), Status::Wrong, "{}", r.render());
     assert!(
@@ -172,7 +176,7 @@ async fn swapped_app_credentials_name_the_app_in_task_13_and_14() {
 #[tokio::test]
 async fn a_hub_view_not_attached_is_task_2_not_done() {
     let p = lab_with("hubview", Some("misconfig-hub-view-not-attached"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(status_of(&r, 2), Status::NotDone);
     let t2 = details_of(&r, 2);
     assert!(
@@ -191,7 +195,7 @@ async fn a_hub_view_not_attached_is_task_2_not_done() {
 #[tokio::test]
 async fn a_secret_rotated_after_the_vault_fails_the_key_reference() {
     let p = lab_with("rotated", Some("misconfig-secret-rotated-after-vault"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=15, Status::Done);
     assert_eq!(status_of(&r, 16), Status::Wrong, "{}", r.render());
     let t16 = details_of(&r, 16);
@@ -207,7 +211,7 @@ async fn a_secret_rotated_after_the_vault_fails_the_key_reference() {
 #[tokio::test]
 async fn a_wrong_backend_path_and_a_wrong_audience_name_the_field() {
     let p = lab_with("backend", Some("misconfig-wrong-backend-path"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(status_of(&r, 7), Status::Wrong, "{}", r.render());
     let t7 = details_of(&r, 7);
     assert!(
@@ -221,7 +225,7 @@ async fn a_wrong_backend_path_and_a_wrong_audience_name_the_field() {
     p.down().await;
 
     let p = lab_with("audience", Some("misconfig-wrong-primary-audience"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(status_of(&r, 8), Status::Wrong, "{}", r.render());
     let t8 = details_of(&r, 8);
     assert!(t8.contains("primary audience \"https://172.16.1.10/\"; expected \"https://172.16.1.103/\""), "{t8}");
@@ -231,13 +235,13 @@ async fn a_wrong_backend_path_and_a_wrong_audience_name_the_field() {
 #[tokio::test]
 async fn a_missing_ingress_rule_and_a_foreign_ca_bundle_are_reported() {
     let p = lab_with("ingress", Some("misconfig-missing-ingress-rule"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(status_of(&r, 5), Status::NotDone, "{}", r.render());
     assert!(details_of(&r, 5).contains("from 172.16.1.104 (the private endpoint)"), "{}", details_of(&r, 5));
     p.down().await;
 
     let p = lab_with("pe-ca", Some("misconfig-gateway-ca-missing-from-private-endpoint"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(status_of(&r, 12), Status::Wrong, "{}", r.render());
     let t12 = details_of(&r, 12);
     assert!(
@@ -269,7 +273,7 @@ auth = "bearer:{{ctm_jwt}}"
 async fn a_blocked_vault_is_named_in_task_18() {
     // The whole vault blocked instead of the key.
     let p = lab_with("vault-blocked", Some("misconfig-vault-blocked-instead-of-key"), None).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_eq!(status_of(&r, 18), Status::NotDone, "{}", r.render());
     assert!(details_of(&r, 18).contains("external vault `OCI` is blocked in CTM"), "{}", details_of(&r, 18));
     p.down().await;
@@ -302,7 +306,7 @@ json = { name = "OCI_EKMS_Test_Bucket", compartmentId = "{{oci.compartment}}", k
 #[tokio::test]
 async fn an_empty_bucket_asks_for_an_upload() {
     let mut p = lab_with("empty", Some("oci-hyok-api-gateway"), Some(16)).await;
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=16, Status::Done);
     assert_statuses(&r, 17..=18, Status::NotDone);
     assert!(details_of(&r, 17).contains("no bucket OCI_EKMS_Test_Bucket"), "{}", details_of(&r, 17));
@@ -310,7 +314,7 @@ async fn an_empty_bucket_asks_for_an_upload() {
     let bucket = Scenario::parse("empty-bucket", EMPTY_BUCKET).expect("scenario");
     let report = p.runner.run(&bucket, None, &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
-    let r = check(&p.dir).await.expect("check");
+    let r = check(p.dir()).await.expect("check");
     assert_statuses(&r, 1..=17, Status::Done);
     assert_eq!(status_of(&r, 18), Status::NotDone);
     assert!(
@@ -323,7 +327,51 @@ async fn an_empty_bucket_asks_for_an_upload() {
 
 #[tokio::test]
 async fn no_lab_is_an_error() {
-    let dir = std::env::temp_dir().join(format!("hyok-lab-check-none-{}", hyok_core::ids::hex32()));
-    let e = check(&dir).await.expect_err("no lab.json");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let e = check(dir.path()).await.expect_err("no lab.json");
     assert!(e.contains("no lab is running"), "{e}");
+}
+
+/// Where hyok-lab-client's grader tests keep their recorded answers.
+fn fixtures_dir() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../hyok-lab-client/tests/it/fixtures")
+}
+
+/// Records what the grader reads from labs in these states, as the fixtures of hyok-lab-client's
+/// grader tests, which grade them without a lab. Run it when the lab's answers change shape:
+/// `cargo test -p hyok-lab --test it record_the_graders_fixtures -- --ignored`.
+#[tokio::test]
+#[ignore = "rewrites hyok-lab-client/tests/it/fixtures"]
+async fn record_the_graders_fixtures() {
+    let states = [
+        ("fresh", None, None, None),
+        ("tutorial-until-7", Some("oci-hyok-api-gateway"), Some(7), None),
+        ("tutorial-done", Some("oci-hyok-api-gateway"), None, None),
+        ("key-blocked", Some("oci-hyok-api-gateway"), None, Some(BLOCK_KEY)),
+        ("direct-done", Some("oci-hyok-direct"), None, None),
+        ("ecdsa-gateway-certificate", Some("misconfig-ecdsa-gateway-certificate"), None, None),
+        ("hub-view-not-attached", Some("misconfig-hub-view-not-attached"), None, None),
+        ("swapped-app-credentials", Some("misconfig-swapped-app-credentials"), None, None),
+        ("secret-rotated-after-vault", Some("misconfig-secret-rotated-after-vault"), None, None),
+        ("vault-blocked-instead-of-key", Some("misconfig-vault-blocked-instead-of-key"), None, None),
+    ];
+    std::fs::create_dir_all(fixtures_dir()).expect("fixtures dir");
+    for (fixture, scenario, until, then) in states {
+        let mut p = lab_with(fixture, scenario, until).await;
+        if let Some(then) = then {
+            let report = p.runner.run(&Scenario::parse(fixture, then).expect("scenario"), None, &|_| {}).await;
+            assert!(report.passed, "{fixture}: {:?}", report.problem);
+        }
+        let seen = hyok_lab_client::check::see(p.dir()).await.expect("the lab answers");
+        // The recording grades as the lab does.
+        let live = check(p.dir()).await.expect("check");
+        let (setup, tasks) = hyok_lab_client::check::grade(&seen);
+        assert_eq!(setup, live.setup, "{fixture}");
+        let statuses = |t: &[hyok_lab_client::check::TaskCheck]| t.iter().map(|t| t.status).collect::<Vec<_>>();
+        assert_eq!(statuses(&tasks), statuses(&live.tasks), "{fixture}: {}", live.render());
+        let json = serde_json::to_string_pretty(&seen).expect("json");
+        std::fs::write(fixtures_dir().join(format!("{fixture}.json")), json + "\n").expect("write fixture");
+        eprintln!("{fixture}: {}", live.render());
+        p.down().await;
+    }
 }

@@ -12,10 +12,9 @@ fn bin() -> Command {
     c
 }
 
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("hyok-lab-it-{tag}-{}", hyok_core::ids::hex32()));
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+/// A dir for one test, removed when it is dropped (also when the test fails).
+fn temp_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("hyok-lab-it-{tag}-")).tempdir().expect("temp dir")
 }
 
 fn wait_for_file(path: &Path, patience: Duration) -> bool {
@@ -31,7 +30,8 @@ fn wait_for_file(path: &Path, patience: Duration) -> bool {
 
 #[test]
 fn up_status_down() {
-    let dir = temp_dir("cycle");
+    let tmp = temp_dir("cycle");
+    let dir = tmp.path();
     let lab_dir = dir.join("lab");
     let mut up = bin()
         .args(["up", "--port-base", "0", "--lab-dir"])
@@ -62,12 +62,12 @@ fn up_status_down() {
 
     let out = bin().args(["status", "--lab-dir"]).arg(&lab_dir).output().expect("status after down");
     assert!(!out.status.success(), "status must fail once the lab is down");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_busy_port_is_a_clear_error() {
-    let dir = temp_dir("busy");
+    let tmp = temp_dir("busy");
+    let dir = tmp.path();
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = taken.local_addr().expect("addr").port();
     // The admin endpoint takes port_base + 0.
@@ -79,12 +79,12 @@ fn a_busy_port_is_a_clear_error() {
     // other fixed ports first, that one is named instead. Either way the message names it.
     assert!(err.contains("cannot listen on 127.0.0.1:") && err.contains("using this port"), "{err}");
     assert!(!dir.join("lab/lab.json").exists());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_bad_world_is_a_clear_error() {
-    let dir = temp_dir("world");
+    let tmp = temp_dir("world");
+    let dir = tmp.path();
     let world = dir.join("world.toml");
     let text = hyok_lab::world::DEFAULT_WORLD.replace("cidr = \"10.222.0.0/16\"", "cidr = \"10.222.0.0/99\"");
     std::fs::write(&world, text).expect("write world");
@@ -98,12 +98,12 @@ fn a_bad_world_is_a_clear_error() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("vcn \"ams-vcn\"") && err.contains("invalid CIDR"), "{err}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn up_with_a_scenario_starts_mid_way() {
-    let dir = temp_dir("scenario");
+    let tmp = temp_dir("scenario");
+    let dir = tmp.path();
     let lab_dir = dir.join("lab");
     let mut up = bin()
         .args(["up", "--port-base", "0", "--scenario", "oci-hyok-api-gateway", "--until", "7", "--lab-dir"])
@@ -130,5 +130,4 @@ fn up_with_a_scenario_starts_mid_way() {
     assert!(out.status.success());
     let status = up.wait().expect("up exits");
     assert!(status.success(), "up exited with {status}");
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -11,18 +11,25 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 struct Region {
     lab: std::sync::Arc<Lab>,
-    dir: std::path::PathBuf,
+    /// The lab dir, removed with it.
+    tmp: tempfile::TempDir,
     admin: SocketAddr,
     token: String,
 }
 
 async fn region() -> Region {
     hyok_test_support::init();
-    let dir = std::env::temp_dir().join(format!("hyok-lab-split-{}", hyok_core::ids::hex32()));
-    let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let lab = Lab::start(LabOptions::ephemeral(tmp.path().to_path_buf()), &|_| {}).await.expect("lab starts");
     let info = lab.write_lab_json().expect("lab.json");
     let admin: SocketAddr = info.admin.url.trim_start_matches("http://").parse().expect("admin address");
-    Region { lab, dir, admin, token: info.admin.token }
+    Region { lab, tmp, admin, token: info.admin.token }
+}
+
+impl Region {
+    fn dir(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
 }
 
 fn client(r: &Region, token: &str) -> RegionClient {
@@ -32,10 +39,10 @@ fn client(r: &Region, token: &str) -> RegionClient {
 #[tokio::test]
 async fn the_dns_service_answers_from_the_regions_model() {
     let r = region().await;
-    std::fs::create_dir_all(r.dir.join("compose")).expect("dir");
-    std::fs::write(r.dir.join("compose/internal.token"), &r.token).expect("token file");
+    std::fs::create_dir_all(r.dir().join("compose")).expect("dir");
+    std::fs::write(r.dir().join("compose/internal.token"), &r.token).expect("token file");
     let opts = ServeOptions {
-        lab_dir: r.dir.clone(),
+        lab_dir: r.dir().to_path_buf(),
         world: hyok_lab::world::DEFAULT_WORLD.to_string(),
         port_base: 0,
         advertise: Ipv4Addr::LOCALHOST.into(),
@@ -95,14 +102,13 @@ async fn the_dns_service_answers_from_the_regions_model() {
 
     dns.shutdown().await;
     r.lab.shutdown().await;
-    let _ = std::fs::remove_dir_all(&r.dir);
 }
 
 #[tokio::test]
 async fn hops_recorded_in_other_containers_show_in_the_regions_events_and_trace() {
     let r = region().await;
     let token = tokio_util::sync::CancellationToken::new();
-    let gateway_log = hyok_lab::compose::container_events(&r.dir, Role::ApiGateway, &token).expect("gateway's log");
+    let gateway_log = hyok_lab::compose::container_events(r.dir(), Role::ApiGateway, &token).expect("gateway's log");
     let rid = format!("trace-{}", hyok_core::ids::hex32());
     let ts_ms = hyok_core::events::now_ms();
     gateway_log.record(hyok_core::HopEvent {
@@ -119,7 +125,7 @@ async fn hops_recorded_in_other_containers_show_in_the_regions_events_and_trace(
     });
 
     // The region's admin API merges it in, over HTTP with its token; without it, 401.
-    let info = hyok_lab_client::LabInfo::load(&r.dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(r.dir()).expect("lab.json");
     let client = info.host_client().expect("client");
     let auth = format!("Bearer {}", info.admin.token);
     let url = format!("{}/events?request_id={rid}", info.admin.url);
@@ -142,13 +148,12 @@ async fn hops_recorded_in_other_containers_show_in_the_regions_events_and_trace(
     assert!(recent.len() <= 3 && recent.iter().any(|h| h.request_id == rid), "{recent:?}");
 
     // The trainer's view names the hop inside the gateway container as where it failed.
-    let text = hyok_lab_client::trace::render(&hyok_lab_client::trace::load(&r.dir, Some(&rid)).await.expect("trace"));
+    let text = hyok_lab_client::trace::render(&hyok_lab_client::trace::load(r.dir(), Some(&rid)).await.expect("trace"));
     assert!(text.contains("where it failed: API gateway → backend — CipherTrust Manager refused the token"), "{text}");
 
     token.cancel();
     r.lab.shutdown().await;
     // With the region down, trace reads the files.
-    let hops = hyok_lab_client::trace::load(&r.dir, Some(&rid)).await.expect("trace from files");
+    let hops = hyok_lab_client::trace::load(r.dir(), Some(&rid)).await.expect("trace from files");
     assert_eq!(hops.len(), 1, "{hops:?}");
-    let _ = std::fs::remove_dir_all(&r.dir);
 }

@@ -1,10 +1,8 @@
 //! An API deployment becomes ACTIVE only when its backend is reachable through the network
 //! model: FAILED for no route and for a security list, then ACTIVE once the cause is fixed.
 
-use hyok_lab::{
-    Lab, LabOptions,
-    scenario::{Runner, Scenario, load},
-};
+use hyok_lab::{Lab, LabOptions};
+use hyok_lab_client::scenario::{Runner, Scenario, load};
 
 const CREATE: &str = r#"
 name = "deploy"
@@ -51,10 +49,10 @@ fn failure(report: &hyok_lab_client::scenario::Report) -> String {
 #[tokio::test]
 async fn deployment_fails_for_each_network_cause_then_recovers() {
     hyok_test_support::init();
-    let dir = std::env::temp_dir().join(format!("hyok-lab-deploy-{}", hyok_core::ids::hex32()));
-    let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lab = Lab::start(LabOptions::ephemeral(dir.path().to_path_buf()), &|_| {}).await.expect("lab starts");
     lab.write_lab_json().expect("lab.json");
-    let mut runner = Runner::new(&dir).expect("runner");
+    let mut runner = Runner::new(dir.path()).expect("runner");
     let tutorial = load("oci-hyok-api-gateway").expect("scenario");
     let r = runner.run(&tutorial, Some(6), &|_| {}).await;
     assert!(r.passed, "{:?}", r.problem);
@@ -82,5 +80,4 @@ async fn deployment_fails_for_each_network_cause_then_recovers() {
     assert!(r.passed, "{:?}", r.problem);
 
     lab.shutdown().await;
-    let _ = std::fs::remove_dir_all(dir);
 }

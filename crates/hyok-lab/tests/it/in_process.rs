@@ -5,8 +5,9 @@ use hyok_lab::{Lab, LabOptions};
 #[tokio::test]
 async fn lab_dials_follow_the_world() {
     hyok_test_support::init();
-    let dir = std::env::temp_dir().join(format!("hyok-lab-inproc-{}", hyok_core::ids::hex32()));
-    let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let lab = Lab::start(LabOptions::ephemeral(dir.to_path_buf()), &|_| {}).await.expect("lab starts");
     let info = lab.write_lab_json().expect("lab.json");
     // From the gateway's address in spoke A, CTM's name does not resolve until Task 2.
     let dial = lab.dial_from("172.16.1.103".parse().expect("ip"));
@@ -19,14 +20,14 @@ async fn lab_dials_follow_the_world() {
     assert!(info.dns.vcn_resolvers.iter().any(|r| r.vcn == "fra-spoke-a-vcn"));
     lab.shutdown().await;
     assert!(!dir.join("lab.json").exists());
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn trace_explains_a_failed_hop() {
     hyok_test_support::init();
-    let dir = std::env::temp_dir().join(format!("hyok-lab-trace-{}", hyok_core::ids::hex32()));
-    let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let lab = Lab::start(LabOptions::ephemeral(dir.to_path_buf()), &|_| {}).await.expect("lab starts");
     lab.write_lab_json().expect("lab.json");
     let client = lab
         .client_from("172.16.1.104".parse().expect("ip"), "private-endpoint", lab.public_ca.cert_pem())
@@ -38,7 +39,7 @@ async fn trace_explains_a_failed_hop() {
     req.extensions_mut().insert(hyok_core::client::HopName("private endpoint → API gateway".into()));
     client.send(req).await.expect_err("spoke A cannot resolve the gateway before Task 2");
 
-    let hops = hyok_lab_client::trace::load(&dir, Some("trace-test-1")).await.expect("trace");
+    let hops = hyok_lab_client::trace::load(dir, Some("trace-test-1")).await.expect("trace");
     assert_eq!(hops.len(), 1);
     assert_eq!(hops[0].outcome, hyok_core::Outcome::DnsFailed);
     let text = hyok_lab_client::trace::render(&hops);
@@ -47,17 +48,17 @@ async fn trace_explains_a_failed_hop() {
     assert!(text.contains("where it failed"), "{text}");
     // --last finds the same request, and the file works once the lab is down.
     lab.shutdown().await;
-    let last = hyok_lab_client::trace::load(&dir, None).await.expect("trace from file");
+    let last = hyok_lab_client::trace::load(dir, None).await.expect("trace from file");
     assert_eq!(last, hops);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[tokio::test]
 async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
     use hyok_core::host::{Endpoint, ServiceHost};
     hyok_test_support::init();
-    let dir = std::env::temp_dir().join(format!("hyok-lab-host-{}", hyok_core::ids::hex32()));
-    let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
+    let lab = Lab::start(LabOptions::ephemeral(dir.to_path_buf()), &|_| {}).await.expect("lab starts");
     lab.write_lab_json().expect("lab.json");
     // A "gateway" at 172.16.1.103 in spoke A.
     let cert = lab.public_ca.issue_server(&["gw.test", "172.16.1.103"]).expect("cert");
@@ -71,7 +72,7 @@ async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
         port: 443,
     };
     lab.host.host(ep, router, tls).await.expect("hosted");
-    let info = hyok_lab_client::LabInfo::load(&dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(dir).expect("lab.json");
     let created = info.service("api-gateway test").expect("listed in lab.json");
     assert!(created.created);
     // The private endpoint's address in the same subnet is denied by the default security list.
@@ -84,8 +85,7 @@ async fn endpoints_created_at_run_time_follow_the_network_and_join_lab_json() {
     let e = hub.send(req()).await.expect_err("denied too");
     assert!(e.to_string().contains("from 10.10.1.9"), "{e}");
     lab.host.unhost("172.16.1.103".parse().expect("ip"), 443).await;
-    let info = hyok_lab_client::LabInfo::load(&dir).expect("lab.json");
+    let info = hyok_lab_client::LabInfo::load(dir).expect("lab.json");
     assert!(info.service("api-gateway test").is_none());
     lab.shutdown().await;
-    let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,7 +1,7 @@
 //! `HttpKmsClient` against a test KMS crypto endpoint over real TLS, with OCI's
 //! generateDataEncryptionKey/decrypt shapes and signature verification.
 
-use crate::support::{Lab, NS, OS_IP, TempDir, obj_path, pattern, service_key};
+use crate::support::{Lab, NS, OS_IP, obj_path, pattern, service_key, temp_dir};
 use axum::{Json, Router, extract::State, response::IntoResponse, routing::post};
 use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use bytes::Bytes;
@@ -88,7 +88,7 @@ async fn object_storage_uses_a_real_kms_crypto_endpoint_over_https() {
     let host = LoopbackHost::new();
     let inner = Arc::new(InProcessKms::new());
     let key = inner.create_key();
-    let endpoint = kms::crypto_endpoint(&key).expect("endpoint");
+    let endpoint = hyok_core::ids::kms_vault_endpoints(&key).expect("a key OCID names its vault").crypto;
     let kms_host = endpoint.trim_start_matches("https://").to_string();
     let service_key_id =
         format!("ocid1.tenancy.oc1..aaaaaaaalab/ocid1.user.oc1..aaaaaaaaobjectstorage/{}", service_key().fingerprint());
@@ -115,7 +115,7 @@ async fn object_storage_uses_a_real_kms_crypto_endpoint_over_https() {
     )
     .expect("kms client")
     .with_source("objectstorage@134.70.24.1");
-    let lab = Lab::start_on(host.clone(), inner.clone(), Arc::new(client), TempDir::new(), |os| os).await;
+    let lab = Lab::start_on(host.clone(), inner.clone(), Arc::new(client), temp_dir(), |os| os).await;
 
     lab.bucket("hyok", Some(&key)).await;
     let data = pattern(200_000, 11);

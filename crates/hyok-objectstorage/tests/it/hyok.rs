@@ -178,8 +178,9 @@ async fn no_read_succeeds_after_the_block_returned() {
 async fn opt_in_dek_cache_keeps_cached_objects_readable_until_expiry() {
     let host = hyok_test_support::LoopbackHost::new();
     let kms = Arc::new(hyok_objectstorage::InProcessKms::new());
-    let lab = Lab::start_on(host, kms.clone(), kms.clone(), crate::support::TempDir::new(), |os| {
-        os.with_dek_cache(Duration::from_millis(400))
+    let clock = hyok_core::Clock::manual();
+    let lab = Lab::start_on(host, kms.clone(), kms.clone(), crate::support::temp_dir(), |os| {
+        os.with_clock(clock.clone()).with_dek_cache(Duration::from_secs(60))
     })
     .await;
     let key = kms.create_key();
@@ -190,6 +191,8 @@ async fn opt_in_dek_cache_keeps_cached_objects_readable_until_expiry() {
     kms.set_blocked(&key, true);
     assert_eq!(lab.get_object("cache", "o").await.expect("get").status(), StatusCode::OK, "served from the cache");
     assert_eq!(kms.decrypt_calls(), calls);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(lab.get_object("cache", "o").await.expect("get").status(), StatusCode::OK, "not expired yet");
+    clock.advance(Duration::from_secs(1));
     assert_eq!(lab.get_object("cache", "o").await.expect("get").status(), StatusCode::CONFLICT, "expired");
 }

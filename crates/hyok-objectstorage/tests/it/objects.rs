@@ -1,6 +1,6 @@
 //! Object put/get/head/list/delete, Content-MD5, metadata, large objects and persistence.
 
-use crate::support::{Lab, NS, TempDir, md5_b64, obj_path, pattern};
+use crate::support::{Lab, NS, md5_b64, obj_path, pattern, temp_dir};
 use bytes::Bytes;
 use http::{Method, StatusCode};
 use std::sync::Arc;
@@ -95,7 +95,7 @@ async fn content_md5_is_verified_and_bad_uploads_leave_nothing() {
     );
     lab.call(Method::GET, &obj_path("b", "o"), None).await.assert_error(StatusCode::NOT_FOUND, "ObjectNotFound", "o");
     assert!(lab.data_files().is_empty());
-    let tmp: Vec<_> = std::fs::read_dir(lab.dir.0.join("objectstorage/tmp")).expect("tmp").collect();
+    let tmp: Vec<_> = std::fs::read_dir(lab.dir.path().join("objectstorage/tmp")).expect("tmp").collect();
     assert!(tmp.is_empty(), "failed uploads leave no temp files");
     let big_meta = "v".repeat(3000);
     lab.put_object("b", "o", data.clone(), &[("opc-meta-big", &big_meta)]).await.assert_error(
@@ -183,30 +183,27 @@ async fn list_objects_with_prefix_limit_start_and_delimiter() {
 async fn objects_survive_a_restart_and_are_read_through_kms_again() {
     let host = hyok_test_support::LoopbackHost::new();
     let kms = Arc::new(hyok_objectstorage::InProcessKms::new());
-    let dir = TempDir::new();
-    let dir_path = dir.0.clone();
-    let lab = Lab::start_on(host, kms.clone(), kms.clone(), dir, |os| os).await;
+    let dir = temp_dir();
+    let lab = Lab::start_on(host, kms.clone(), kms.clone(), dir.clone(), |os| os).await;
     let key = kms.create_key();
     lab.bucket("keep", Some(&key)).await;
     let data = pattern(300_000, 3);
     assert_eq!(lab.put_object("keep", "k/o", data.clone(), &[("opc-meta-a", "1")]).await.status, StatusCode::OK);
     // A second service over the same data dir (as after a lab restart).
-    let moved = TempDir(dir_path.clone());
-    let lab2 = Lab::start_on(hyok_test_support::LoopbackHost::new(), kms.clone(), kms.clone(), moved, |os| os).await;
+    let lab2 = Lab::start_on(hyok_test_support::LoopbackHost::new(), kms.clone(), kms.clone(), dir, |os| os).await;
     let get = lab2.get_object("keep", "k/o").await.expect("get");
     assert_eq!(get.status(), StatusCode::OK);
     assert!(get.body() == &data);
     assert_eq!(get.headers()["opc-meta-a"], "1");
     let r = lab2.call(Method::GET, &format!("/n/{NS}/b/keep"), None).await;
     assert_eq!(r.json["kmsKeyId"], key.as_str());
-    std::mem::forget(lab2.dir); // the first lab owns the directory
 }
 
 #[tokio::test]
 async fn objects_over_the_size_limit_are_refused_and_not_stored() {
     let host = hyok_test_support::LoopbackHost::new();
     let kms = Arc::new(hyok_objectstorage::InProcessKms::new());
-    let lab = Lab::start_on(host, kms.clone(), kms, TempDir::new(), |os| os.with_max_object_bytes(100_000)).await;
+    let lab = Lab::start_on(host, kms.clone(), kms, temp_dir(), |os| os.with_max_object_bytes(100_000)).await;
     lab.bucket("small", None).await;
     lab.put_object("small", "big", pattern(100_001, 1), &[]).await.assert_error(
         StatusCode::PAYLOAD_TOO_LARGE,

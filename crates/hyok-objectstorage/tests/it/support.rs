@@ -32,21 +32,9 @@ pub fn service_key() -> ApiKey {
     KEY.get_or_init(|| ApiKey::generate().expect("service key")).clone()
 }
 
-/// A directory removed when dropped.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        let p = std::env::temp_dir().join(format!("hyok-os-test-{}", hyok_core::ids::hex32()));
-        std::fs::create_dir_all(&p).expect("temp dir");
-        Self(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A lab directory, removed when the last lab using it is dropped (also when a test panics).
+pub fn temp_dir() -> Arc<tempfile::TempDir> {
+    Arc::new(tempfile::TempDir::new().expect("temp dir"))
 }
 
 pub struct Lab {
@@ -55,7 +43,7 @@ pub struct Lab {
     pub tenancy: Tenancy,
     pub kms: Arc<InProcessKms>,
     pub client: HttpClient,
-    pub dir: TempDir,
+    pub dir: Arc<tempfile::TempDir>,
 }
 
 impl Lab {
@@ -63,7 +51,7 @@ impl Lab {
     pub async fn start() -> Self {
         let host = LoopbackHost::new();
         let kms = Arc::new(InProcessKms::new());
-        Self::start_on(host, kms.clone(), kms, TempDir::new(), |os| os).await
+        Self::start_on(host, kms.clone(), kms, temp_dir(), |os| os).await
     }
 
     /// Object Storage on `host` using `client` for KMS; `tweak` adjusts the service.
@@ -71,7 +59,7 @@ impl Lab {
         host: LoopbackHost,
         kms: Arc<InProcessKms>,
         client_kms: Arc<dyn KmsClient>,
-        dir: TempDir,
+        dir: Arc<tempfile::TempDir>,
         tweak: impl FnOnce(ObjectStorage) -> ObjectStorage,
     ) -> Self {
         let tenancy = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
@@ -79,7 +67,7 @@ impl Lab {
         tenancy.register(&keys);
         let config = OsConfig {
             namespace: NS.into(),
-            data_dir: dir.0.join("objectstorage"),
+            data_dir: dir.path().join("objectstorage"),
             compartment_id: tenancy.compartment_id.clone(),
             tenancy_id: tenancy.tenancy_id.clone(),
         };
@@ -191,7 +179,7 @@ impl Lab {
             }
         }
         let mut out = vec![];
-        walk(&self.dir.0, &mut out);
+        walk(self.dir.path(), &mut out);
         out
     }
 }

@@ -98,7 +98,10 @@ async fn ca_bundle_errors() {
 
 #[tokio::test]
 async fn rsa_chain_imports_as_rsa2048_and_key_is_never_returned() {
-    let lab = Lab::start_with(CertificatesConfig { lifecycle_delay_ms: 200, ..Default::default() }).await;
+    // A manual clock holds the certificate in CREATING until the test moves time on.
+    let clock = hyok_core::Clock::manual();
+    let config = CertificatesConfig { lifecycle_delay_ms: 200, clock: clock.clone(), ..Default::default() };
+    let lab = Lab::start_with(config).await;
     let m = pki::rsa_chain();
     let r = lab
         .call(Method::POST, "/certificates", Some(&import_body(&lab, "oci-api-gw", &m.cert, &m.chain, &m.key)))
@@ -120,7 +123,10 @@ async fn rsa_chain_imports_as_rsa2048_and_key_is_never_returned() {
     assert!(cv["validity"]["timeOfValidityNotAfter"].as_str().expect("t").ends_with('Z'));
     let id = r.id();
     // Not usable by the gateway until ACTIVE.
+    clock.advance(Duration::from_millis(199));
+    assert!(!lab.service.wait_until_active(&id, Duration::from_millis(50)).await, "still CREATING");
     assert!(lab.service.tls_material(&id).is_none());
+    clock.advance(Duration::from_millis(1));
     assert!(lab.service.wait_until_active(&id, Duration::from_secs(3)).await);
     let got = lab.call(Method::GET, &format!("/certificates/{id}"), None).await;
     assert_eq!(got.json["lifecycleState"], "ACTIVE");
@@ -289,5 +295,10 @@ async fn unknown_paths_are_oci_404s() {
         StatusCode::NOT_FOUND,
         "NotAuthorizedOrNotFound",
         "Unknown",
+    );
+    lab.call(Method::PUT, "/certificates", None).await.assert_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        "PUT",
     );
 }

@@ -33,7 +33,8 @@ async fn official_cli_creates_a_ca_bundle_and_imports_a_certificate() {
         ..Default::default()
     })
     .await;
-    let dir = std::env::temp_dir().join(format!("hyok-oci-cli-{}", std::process::id()));
+    let tmp = tempfile::TempDir::new().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
     let import = dir.join("import");
     std::fs::create_dir_all(&import).expect("dir");
     let ca_path = dir.join("lab-root.pem");
@@ -78,5 +79,4 @@ async fn official_cli_creates_a_ca_bundle_and_imports_a_certificate() {
     let mat = lab.service.tls_material(cert_id).expect("imported certificate is ACTIVE");
     assert_eq!(mat.key_algorithm, KeyAlgorithm::Rsa2048);
     assert_eq!(mat.key_pem, m.key);
-    let _ = std::fs::remove_dir_all(&dir);
 }

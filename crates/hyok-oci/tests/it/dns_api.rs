@@ -5,21 +5,19 @@ use crate::network::World;
 use http::{Method, StatusCode};
 use hyok_dns::Resolution;
 use hyok_dns_server::DnsServer;
+use hyok_oci::DnsConfig;
 use hyok_oci_rest::tenancy::CliEndpoint;
 use serde_json::{Value, json};
 use std::{net::Ipv4Addr, path::PathBuf, time::Duration};
 
-async fn wait_state(w: &World, path: &str, state: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-    loop {
-        let r = w.dns(Method::GET, path, None).await;
-        assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
-        if r.json["lifecycleState"] == state {
-            return r.json;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{path} never became {state}: {:?}", r.json);
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+/// The resource once the DNS API's lifecycle delay has passed: states are computed when read,
+/// so moving the World's manual clock on is enough.
+async fn after_delay(w: &World, path: &str, state: &str) -> Value {
+    w.clock.advance(Duration::from_millis(DnsConfig::default().lifecycle_delay_ms));
+    let r = w.dns(Method::GET, path, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
+    assert_eq!(r.json["lifecycleState"], state, "{path}: {:?}", r.json);
+    r.json
 }
 
 fn domains(r: &Value) -> Vec<(String, String, String)> {
@@ -65,6 +63,11 @@ async fn views_zones_and_records_crud() {
     assert_eq!(r.headers["location"], r.json["self"].as_str().expect("self"));
     let replay = w.send(create_view()).await;
     assert_eq!(replay.id(), view, "same retry token, same view");
+    assert_eq!(
+        (replay.status, &replay.headers["location"]),
+        (StatusCode::CREATED, &r.headers["location"]),
+        "replayed whole"
+    );
     let r = w.dns(Method::GET, &format!("/views?compartmentId={c}&scope=PRIVATE"), None).await;
     let names: Vec<&str> =
         r.json.as_array().expect("array").iter().map(|v| v["displayName"].as_str().expect("n")).collect();
@@ -99,7 +102,7 @@ async fn views_zones_and_records_crud() {
     assert_eq!(r.json["serial"], 1);
     assert_eq!(r.json["version"], "1");
     assert_eq!(r.json["nameservers"], json!([]));
-    let z = wait_state(&w, &format!("/zones/{zone}"), "ACTIVE").await;
+    let z = after_delay(&w, &format!("/zones/{zone}"), "ACTIVE").await;
     assert_eq!(z["name"], "spoke-b.lab");
     // By name, too.
     let r = w.dns(Method::GET, &format!("/zones/spoke-b.lab?scope=PRIVATE&viewId={view}"), None).await;
@@ -315,7 +318,7 @@ async fn attaching_the_hub_view_to_the_spoke_resolver_changes_live_dns() {
     assert_eq!(after.expect("answer"), vec!["10.222.10.21".parse::<Ipv4Addr>().expect("ip")]);
     let ans = w.dns.resolve(&w.spoke_resolver, host, "A").expect("resolve");
     assert_eq!(ans.first_ipv4(), Some("10.222.10.21".parse().expect("ip")));
-    let settled = wait_state(&w, &format!("/resolvers/{}", w.spoke_resolver), "ACTIVE").await;
+    let settled = after_delay(&w, &format!("/resolvers/{}", w.spoke_resolver), "ACTIVE").await;
     assert_eq!(settled["attachedViews"], json!([{"viewId": w.hub_view}]));
 
     let c = &w.tenancy.compartment_id;
@@ -454,9 +457,9 @@ async fn official_cli_updates_security_list_and_private_dns() {
         );
         return;
     };
-    let w = World::start().await;
-    let dir = std::env::temp_dir().join(format!("hyok-oci-netdns-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let w = World::start_with(hyok_core::Clock::system()).await;
+    let tmp = tempfile::TempDir::new().expect("temp dir");
+    let dir = tmp.path().to_path_buf();
     let ca_path = dir.join("lab-root.pem");
     std::fs::write(&ca_path, w.ca.cert_pem()).expect("ca");
     let endpoints = [
@@ -494,5 +497,4 @@ async fn official_cli_updates_security_list_and_private_dns() {
     let view_id = stdout.lines().find_map(|l| l.strip_prefix("view=")).expect("view line").trim();
     let zone = w.dns.zones().into_iter().find(|z| z.view_id == view_id).expect("zone created by the CLI");
     assert!(zone.records.iter().any(|r| r.domain == format!("gw.{}", zone.name) && r.rdata == "172.16.1.103"));
-    let _ = std::fs::remove_dir_all(&dir);
 }

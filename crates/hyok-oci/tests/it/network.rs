@@ -5,6 +5,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, StatusCode};
 use hyok_core::{
+    Clock,
     client::{HttpClient, StaticDial},
     pki::LabCa,
     server::Server,
@@ -36,6 +37,8 @@ pub struct World {
     pub hub_resolver: String,
     pub spoke_resolver: String,
     pub hub_view: String,
+    /// The DNS API's clock: manual, except for the official CLI, which waits in real time.
+    pub clock: Clock,
 }
 
 pub fn ip(s: &str) -> Ipv4Addr {
@@ -44,10 +47,14 @@ pub fn ip(s: &str) -> Ipv4Addr {
 
 impl World {
     pub async fn start() -> Self {
-        Self::start_on("127.0.0.1:0", "127.0.0.1:0").await
+        Self::start_with(Clock::manual()).await
     }
 
-    pub async fn start_on(iaas_addr: &str, dns_addr: &str) -> Self {
+    pub async fn start_with(clock: Clock) -> Self {
+        Self::start_on("127.0.0.1:0", "127.0.0.1:0", clock).await
+    }
+
+    pub async fn start_on(iaas_addr: &str, dns_addr: &str, clock: Clock) -> Self {
         hyok_core::tls::install_crypto_provider();
         let tenancy = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
         let keys = KeyStore::new();
@@ -103,7 +110,8 @@ impl World {
             dnsm.clone(),
             verifier.clone(),
         );
-        let dns_api = DnsApi::new(DnsConfig { compartments, ..Default::default() }, dnsm.clone(), verifier);
+        let dns_config = DnsConfig { compartments, clock: clock.clone(), ..Default::default() };
+        let dns_api = DnsApi::new(dns_config, dnsm.clone(), verifier);
 
         let ca = LabCa::generate("HYOK Lab Test Web Root").expect("ca");
         let leaf = ca.issue_server(&[network::HOST, dns::HOST, "127.0.0.1"]).expect("leaf");
@@ -139,6 +147,7 @@ impl World {
             hub_resolver: hub_resolver.id,
             spoke_resolver: spoke_resolver.id,
             hub_view: hub_view.id,
+            clock,
         }
     }
 

@@ -7,7 +7,8 @@ use std::process::Command;
 
 #[test]
 fn cli_config_files_have_the_shape_and_modes_the_cli_expects() {
-    let dir = std::env::temp_dir().join(format!("hyok-oci-cfg-{}", std::process::id()));
+    let tmp = tempfile::TempDir::new().expect("temp dir");
+    let dir = tmp.path().join("oci");
     let t = Tenancy::with_key("hyoklab", "hyok", "lab-admin", api_key());
     let ca = dir.join("ca.pem");
     let files = hyok_oci_rest::write_cli_config(
@@ -63,5 +64,4 @@ fn cli_config_files_have_the_shape_and_modes_the_cli_expects() {
     let fp = t.api_key.fingerprint();
     assert_eq!(fp.len(), 47);
     assert!(fp.split(':').all(|p| p.len() == 2 && p.chars().all(|c| c.is_ascii_hexdigit())));
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -9,8 +9,11 @@ use std::{
         Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
     },
-    time::{Duration, Instant},
+    time::Instant,
 };
+
+/// Clients reading at once.
+const READERS: usize = 32;
 
 #[tokio::test]
 async fn no_read_succeeds_after_the_block_returned() {
@@ -34,7 +37,7 @@ async fn no_read_succeeds_after_the_block_returned() {
     let ok_after_block = Arc::new(AtomicU64::new(0));
     let refused = Arc::new(AtomicU64::new(0));
     let mut readers = Vec::new();
-    for _ in 0..32 {
+    for _ in 0..READERS {
         let (client, url, key, key_id) = (client.clone(), url.clone(), key.clone(), key_id.clone());
         let (blocked_at, stop, ok_before, ok_after_block, refused) =
             (blocked_at.clone(), stop.clone(), ok_before.clone(), ok_after_block.clone(), refused.clone());
@@ -59,8 +62,13 @@ async fn no_read_succeeds_after_the_block_returned() {
             }
         }));
     }
-    // Let the readers run, then block the key in CTM.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Block the key in CTM once every reader has had a chance to read.
+    let reads_before = ok_before.clone();
+    hyok_test_support::eventually("reads before the block", || {
+        let n = reads_before.load(Ordering::Relaxed);
+        async move { if n >= READERS as u64 { Ok(()) } else { Err(format!("{n} reads so far")) } }
+    })
+    .await;
     let ctm = info.service("ctm-ams").expect("ctm").lab_url.clone();
     let block = |action: &str| {
         http::Request::post(format!("{ctm}/api/v1/cckm/oci/keys/{ctm_key}/{action}"))
@@ -71,7 +79,14 @@ async fn no_read_succeeds_after_the_block_returned() {
     let r = client.send(block("block")).await.expect("block");
     assert!(r.status().is_success(), "block: {}", r.status());
     *blocked_at.lock() = Some(Instant::now());
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    // Keep reading until each reader could have been refused a few times: the reads that
+    // started after the block, however fast or slow the machine.
+    let refusals = refused.clone();
+    hyok_test_support::eventually("refusals after the block", || {
+        let n = refusals.load(Ordering::Relaxed);
+        async move { if n >= 3 * READERS as u64 { Ok(()) } else { Err(format!("{n} refusals so far")) } }
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     for r in readers {
         r.await.expect("reader");

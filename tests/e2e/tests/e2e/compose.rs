@@ -50,8 +50,8 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
         eprintln!("SKIPPED: compose topology (HYOK_DOCKER_TESTS=1 with a Docker engine and the {IMAGE} image)");
         return;
     }
-    let dir = std::env::temp_dir().join(format!("hyok-compose-{}", hyok_core::ids::hex32()));
-    std::fs::create_dir_all(&dir).expect("lab dir");
+    let tmp = tempfile::Builder::new().prefix("hyok-compose-").tempdir().expect("lab dir");
+    let dir = tmp.path().to_path_buf();
     let project = format!("hyok-test-{}", &hyok_core::ids::hex32()[..8]);
     let started = Instant::now();
     let topology = Topology { dir: &dir, project: project.clone() };
@@ -168,10 +168,17 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
         }
         // A request stuck on the dead tunnel: trace names the hop it was stuck at.
         if let Some(rid) = why.split("hyok-lab trace ").nth(1).and_then(|r| r.split(')').next()) {
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-            let hops = hyok_lab_client::trace::load(&dir, Some(rid)).await.expect("trace");
-            let text = hyok_lab_client::trace::render(&hops);
-            assert!(text.contains("where it failed: API gateway → backend — abandoned after"), "{text}");
+            // The gateway container's hops reach the shared file within its flush interval.
+            let text = hyok_test_support::eventually("the stuck hop in the trace", || async {
+                let hops = hyok_lab_client::trace::load(&dir, Some(rid)).await?;
+                let text = hyok_lab_client::trace::render(&hops);
+                if text.contains("where it failed: API gateway → backend — abandoned after") {
+                    Ok(text)
+                } else {
+                    Err(text)
+                }
+            })
+            .await;
             eprintln!("a request stuck on the dead tunnel:\n{text}");
         }
         assert!(down.elapsed() < std::time::Duration::from_secs(90), "never a clear answer: {}", graded.render());
@@ -197,9 +204,8 @@ async fn the_compose_topology_runs_the_tutorial_one_service_each() {
             break;
         }
         assert!(back.elapsed() < std::time::Duration::from_secs(60), "after the VPN is back: {}", graded.render());
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     eprintln!("VPN back: every task done again after {:.1} s", back.elapsed().as_secs_f64());
     drop(topology);
-    let _ = std::fs::remove_dir_all(&dir);
 }

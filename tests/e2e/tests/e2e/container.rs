@@ -29,8 +29,9 @@ fn docker(args: &[&str]) -> Result<String, String> {
     }
 }
 
-fn publish(from: u16, to: u16, proto: &str) -> String {
-    format!("127.0.0.1:{}-{}:{}-{}/{proto}", BASE + from, BASE + to, BASE + from, BASE + to)
+fn publish(offsets: &std::ops::RangeInclusive<u16>, proto: &str) -> String {
+    let (from, to) = (BASE + offsets.start(), BASE + offsets.end());
+    format!("127.0.0.1:{from}-{to}:{from}-{to}/{proto}")
 }
 
 #[tokio::test]
@@ -43,12 +44,15 @@ async fn the_image_becomes_healthy_and_runs_the_tutorial() {
     }
     docker(&["info", "--format", "{{.ServerVersion}}"]).expect("a Docker engine must answer for the container suite");
     docker(&["image", "inspect", IMAGE]).expect("build the image first: docker/build.sh");
-    let dir = std::env::temp_dir().join(format!("hyok-container-{}", hyok_core::ids::hex32()));
-    std::fs::create_dir_all(&dir).expect("lab dir");
+    let tmp = tempfile::Builder::new().prefix("hyok-container-").tempdir().expect("lab dir");
+    let dir = tmp.path();
     let name = format!("hyok-lab-test-{}", &hyok_core::ids::hex32()[..8]);
     let volume = format!("{}:/lab", dir.display());
     let base = BASE.to_string();
-    let ports = [publish(0, 16, "tcp"), publish(52, 57, "tcp"), publish(52, 57, "udp"), publish(100, 109, "tcp")];
+    // The lab's port plan, published under the same numbers.
+    let ports: Vec<String> = (hyok_lab_client::ports::published_tcp().iter().map(|r| publish(r, "tcp")))
+        .chain(hyok_lab_client::ports::published_udp().iter().map(|r| publish(r, "udp")))
+        .collect();
     let mut args: Vec<&str> = vec!["run", "-d", "--name", &name, "-v", &volume, "-e"];
     let env = format!("HYOK_LAB_PORT_BASE={base}");
     args.push(&env);
@@ -78,10 +82,9 @@ async fn the_image_becomes_healthy_and_runs_the_tutorial() {
     // The host drives the tutorial through the published ports, reading the lab.json that the
     // container wrote into the mounted folder.
     let scenario = hyok_lab_client::scenario::load("oci-hyok-api-gateway").expect("scenario");
-    let mut runner = hyok_lab_client::scenario::Runner::new(&dir).expect("runner reads lab.json");
+    let mut runner = hyok_lab_client::scenario::Runner::new(dir).expect("runner reads lab.json");
     let report = runner.run(&scenario, None, &|_| {}).await;
     assert!(report.passed, "{:?}", report.problem);
     eprintln!("tutorial against the container: {:.0} ms", report.millis);
     drop(_guard);
-    let _ = std::fs::remove_dir_all(dir);
 }

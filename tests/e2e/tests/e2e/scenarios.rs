@@ -15,7 +15,7 @@ async fn run(name: &str) -> hyok_lab_client::scenario::Report {
 #[tokio::test]
 async fn every_shipped_scenario_meets_its_expectation() {
     let mut failures = Vec::new();
-    for (name, _) in hyok_lab_client::scenario::SHIPPED {
+    for (name, _) in hyok_lab_client::scenario::shipped() {
         let report = run(name).await;
         eprintln!("{name}: passed={} in {:.0} ms", report.passed, report.millis);
         if !report.passed {

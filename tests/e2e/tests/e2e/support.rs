@@ -1,27 +1,30 @@
 //! Starting labs for end-to-end tests.
 
-use hyok_lab::{Lab, LabInfo, LabOptions};
+use hyok_lab::{Lab, LabOptions};
+use hyok_lab_client::LabInfo;
 use std::{path::PathBuf, sync::Arc};
 
-/// A lab in a temporary dir; shut down and removed on [`TestLab::stop`].
+/// A lab in a temporary dir; shut down on [`TestLab::stop`], its dir removed when dropped
+/// (also when the test fails).
 pub struct TestLab {
     pub lab: Arc<Lab>,
     pub info: LabInfo,
     pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
 }
 
 impl TestLab {
     pub async fn start() -> Self {
         hyok_test_support::init();
-        let dir = std::env::temp_dir().join(format!("hyok-e2e-{}", hyok_core::ids::hex32()));
+        let tmp = tempfile::Builder::new().prefix("hyok-e2e-").tempdir().expect("temp dir");
+        let dir = tmp.path().to_path_buf();
         let lab = Lab::start(LabOptions::ephemeral(dir.clone()), &|_| {}).await.expect("lab starts");
         let info = lab.write_lab_json().expect("lab.json");
-        Self { lab, info, dir }
+        Self { lab, info, dir, _tmp: tmp }
     }
 
     pub async fn stop(self) {
         self.lab.shutdown().await;
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
