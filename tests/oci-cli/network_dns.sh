@@ -12,38 +12,23 @@
 #   OCI_CLI      the `oci` executable (default: oci on PATH)
 # Prints `view=<ocid>` and `zone=<ocid>` lines and finally `CLI OK`.
 set -euo pipefail
-: "${OCI_LAB_DIR:?set OCI_LAB_DIR to the lab CLI folder}"
-# shellcheck disable=SC1091
-source "$OCI_LAB_DIR/env"
-OCI=${OCI_CLI:-oci}
+# shellcheck source=tests/oci-cli/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 NET=${OCI_LAB_NETWORK_ENDPOINT:?env file must export OCI_LAB_NETWORK_ENDPOINT}
 DNS=${OCI_LAB_DNS_ENDPOINT:?env file must export OCI_LAB_DNS_ENDPOINT}
 VCN=${OCI_LAB_SPOKE_VCN_ID:?}
 SL=${OCI_LAB_SPOKE_SECURITY_LIST_ID:?}
 RESOLVER=${OCI_LAB_SPOKE_RESOLVER_ID:?}
 HUB_VIEW=${OCI_LAB_HUB_VIEW_ID:?}
-PY=python3
-if [ -x "$(dirname "$OCI")/python3" ]; then PY="$(dirname "$OCI")/python3"; fi
 SUFFIX=${OCI_LAB_NAME_SUFFIX:-$$}
 cfg=(--config-file "$OCI_CLI_CONFIG_FILE" --profile DEFAULT)
 net=("${cfg[@]}" --endpoint "$NET")
 dns=("${cfg[@]}" --endpoint "$DNS")
 
-# Print a field of the CLI's JSON output: `field data.lifecycle-state`.
-field() {
-  "$PY" -c '
-import json, sys
-d = json.load(sys.stdin)
-for k in sys.argv[1].split("."):
-    d = d[int(k)] if isinstance(d, list) else d[k]
-print(d if not isinstance(d, (dict, list)) else json.dumps(d))' "$1"
-}
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
 echo "+ oci network vcn get"
 vcn=$("$OCI" network vcn get "${net[@]}" --vcn-id "$VCN")
-[ "$(printf '%s' "$vcn" | field data.lifecycle-state)" = AVAILABLE ] || fail "vcn get: $vcn"
-[ "$(printf '%s' "$vcn" | field data.default-security-list-id)" = "$SL" ] || fail "default security list: $vcn"
+expect "$vcn" data.lifecycle-state AVAILABLE "vcn get"
+expect "$vcn" data.default-security-list-id "$SL" "default security list"
 
 echo "+ oci network security-list get"
 sl=$("$OCI" network security-list get "${net[@]}" --security-list-id "$SL")
@@ -72,14 +57,10 @@ after=$(printf '%s' "$upd" | "$PY" -c 'import json,sys; print(len(json.load(sys.
 [ "$after" -eq $((before + 1)) ] || fail "expected $((before + 1)) ingress rules, got $after: $upd"
 
 echo "+ oci network security-list update (bad rule, must fail)"
-set +e
-bad=$("$OCI" network security-list update "${net[@]}" --security-list-id "$SL" \
-  --ingress-security-rules '[{"source":"172.16.1.0/33","protocol":"all"}]' --force 2>&1)
-rc=$?
-set -e
-[ $rc -ne 0 ] || fail "bad rule was accepted"
-printf '%s' "$bad" | grep -q '"code": "InvalidParameter"' || fail "expected InvalidParameter: $bad"
-printf '%s' "$bad" | grep -q 'ingressSecurityRules\[0\]' || fail "expected the rule index: $bad"
+must_fail "bad rule" "$OCI" network security-list update "${net[@]}" --security-list-id "$SL" \
+  --ingress-security-rules '[{"source":"172.16.1.0/33","protocol":"all"}]' --force
+expect_in "$bad" '"code": "InvalidParameter"' "InvalidParameter"
+expect_in "$bad" 'ingressSecurityRules\[0\]' "the rule index"
 
 echo "+ oci dns view create"
 view=$("$OCI" dns view create "${dns[@]}" -c "$OCI_LAB_COMPARTMENT_ID" --display-name "cli-view-$SUFFIX" \
@@ -96,22 +77,22 @@ zone=$("$OCI" dns zone create "${dns[@]}" -c "$OCI_LAB_COMPARTMENT_ID" --name "c
   --zone-type PRIMARY --scope PRIVATE --view-id "$view_id" \
   --wait-for-state ACTIVE --wait-interval-seconds 1 --max-wait-seconds 30)
 zone_id=$(printf '%s' "$zone" | field data.id)
-[ "$(printf '%s' "$zone" | field data.lifecycle-state)" = ACTIVE ] || fail "zone not ACTIVE: $zone"
+expect "$zone" data.lifecycle-state ACTIVE "zone not ACTIVE"
 echo "zone=$zone_id"
 
 echo "+ oci dns record zone patch --items"
 patched=$("$OCI" dns record zone patch "${dns[@]}" --zone-name-or-id "cli-$SUFFIX.lab" --scope PRIVATE \
   --view-id "$view_id" \
   --items "[{\"domain\":\"gw.cli-$SUFFIX.lab\",\"rtype\":\"A\",\"rdata\":\"172.16.1.103\",\"ttl\":30,\"operation\":\"ADD\"}]")
-[ "$(printf '%s' "$patched" | field data.items.0.rdata)" = 172.16.1.103 ] || fail "record patch: $patched"
+expect "$patched" data.items.0.rdata 172.16.1.103 "record patch"
 
 echo "+ oci dns record zone get"
 got=$("$OCI" dns record zone get "${dns[@]}" --zone-name-or-id "$zone_id" --scope PRIVATE)
-[ "$(printf '%s' "$got" | field data.items.0.domain)" = "gw.cli-$SUFFIX.lab" ] || fail "record get: $got"
+expect "$got" data.items.0.domain "gw.cli-$SUFFIX.lab" "record get"
 
 echo "+ oci dns resolver get"
 res=$("$OCI" dns resolver get "${dns[@]}" --resolver-id "$RESOLVER" --scope PRIVATE)
-[ "$(printf '%s' "$res" | field data.attached-vcn-id)" = "$VCN" ] || fail "resolver get: $res"
+expect "$res" data.attached-vcn-id "$VCN" "resolver get"
 
 echo "+ oci dns resolver update --attached-views (Task 2) --wait-for-state ACTIVE"
 start=$(date +%s)
@@ -119,8 +100,8 @@ res=$("$OCI" dns resolver update "${dns[@]}" --resolver-id "$RESOLVER" --scope P
   --attached-views "[{\"viewId\":\"$HUB_VIEW\"}]" --force \
   --wait-for-state ACTIVE --wait-interval-seconds 1 --max-wait-seconds 30)
 end=$(date +%s)
-[ "$(printf '%s' "$res" | field data.lifecycle-state)" = ACTIVE ] || fail "resolver not ACTIVE: $res"
-[ "$(printf '%s' "$res" | field data.attached-views.0.view-id)" = "$HUB_VIEW" ] || fail "attached views: $res"
+expect "$res" data.lifecycle-state ACTIVE "resolver not ACTIVE"
+expect "$res" data.attached-views.0.view-id "$HUB_VIEW" "attached views"
 echo "resolver update + wait took $((end - start)) s"
 
 echo "CLI OK"

@@ -9,31 +9,24 @@
 # The CLI's --endpoint takes only scheme://host[:port]; trust comes from REQUESTS_CA_BUNDLE
 # (--cert-bundle does not work for a private root, see shared reference oci-cli-notes.md).
 set -euo pipefail
-: "${OCI_LAB_DIR:?set OCI_LAB_DIR to the lab CLI folder}"
-# shellcheck disable=SC1091
-source "$OCI_LAB_DIR/env"
-OCI=${OCI_CLI:-oci}
+# shellcheck source=tests/oci-cli/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 EP=${OCI_LAB_CERTIFICATES_ENDPOINT:?env file must export OCI_LAB_CERTIFICATES_ENDPOINT}
-PY=python3
-if [ -x "$(dirname "$OCI")/python3" ]; then PY="$(dirname "$OCI")/python3"; fi
 IMP="$OCI_LAB_DIR/import"
 SUFFIX=${OCI_LAB_NAME_SUFFIX:-$$}
 common=(--config-file "$OCI_CLI_CONFIG_FILE" --profile DEFAULT --endpoint "$EP")
 wait=(--wait-for-state ACTIVE --wait-interval-seconds 1 --max-wait-seconds 60)
 
-field() { "$PY" -c 'import json,sys; d=json.load(sys.stdin)["data"]; print(d[sys.argv[1]])' "$1"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
 echo "+ oci certs-mgmt ca-bundle create"
 bundle=$("$OCI" certs-mgmt ca-bundle create "${common[@]}" -c "$OCI_LAB_COMPARTMENT_ID" \
   --name "lab-root-$SUFFIX" --ca-bundle-pem "$(cat "$IMP/ca.pem")" "${wait[@]}")
-bundle_id=$(printf '%s' "$bundle" | field id)
-[ "$(printf '%s' "$bundle" | field lifecycle-state)" = ACTIVE ] || fail "CA bundle not ACTIVE: $bundle"
+bundle_id=$(printf '%s' "$bundle" | field data.id)
+expect "$bundle" data.lifecycle-state ACTIVE "CA bundle not ACTIVE"
 echo "ca-bundle=$bundle_id"
 
 echo "+ oci certs-mgmt ca-bundle get"
 got=$("$OCI" certs-mgmt ca-bundle get "${common[@]}" --ca-bundle-id "$bundle_id")
-[ "$(printf '%s' "$got" | field name)" = "lab-root-$SUFFIX" ] || fail "ca-bundle get: $got"
+expect "$got" data.name "lab-root-$SUFFIX" "ca-bundle get"
 
 echo "+ oci certs-mgmt certificate create-by-importing-config"
 cert=$("$OCI" certs-mgmt certificate create-by-importing-config "${common[@]}" -c "$OCI_LAB_COMPARTMENT_ID" \
@@ -41,9 +34,9 @@ cert=$("$OCI" certs-mgmt certificate create-by-importing-config "${common[@]}" -
   --certificate-pem "$(cat "$IMP/cert.pem")" \
   --cert-chain-pem "$(cat "$IMP/chain.pem")" \
   --private-key-pem "$(cat "$IMP/key.pem")" "${wait[@]}")
-cert_id=$(printf '%s' "$cert" | field id)
-[ "$(printf '%s' "$cert" | field lifecycle-state)" = ACTIVE ] || fail "certificate not ACTIVE: $cert"
-[ "$(printf '%s' "$cert" | field key-algorithm)" = RSA2048 ] || fail "keyAlgorithm: $cert"
+cert_id=$(printf '%s' "$cert" | field data.id)
+expect "$cert" data.lifecycle-state ACTIVE "certificate not ACTIVE"
+expect "$cert" data.key-algorithm RSA2048 "keyAlgorithm"
 printf '%s' "$cert" | grep -q "PRIVATE KEY" && fail "private key returned by the API"
 echo "certificate=$cert_id"
 
@@ -53,16 +46,12 @@ list=$("$OCI" certs-mgmt certificate list "${common[@]}" -c "$OCI_LAB_COMPARTMEN
   || fail "certificate list does not contain $cert_id: $list"
 
 echo "+ oci certs-mgmt certificate create-by-importing-config (mismatched key, must fail)"
-set +e
-bad=$("$OCI" certs-mgmt certificate create-by-importing-config "${common[@]}" -c "$OCI_LAB_COMPARTMENT_ID" \
+must_fail "mismatched key" "$OCI" certs-mgmt certificate create-by-importing-config "${common[@]}" -c "$OCI_LAB_COMPARTMENT_ID" \
   --name "mismatch-$SUFFIX" \
   --certificate-pem "$(cat "$IMP/cert.pem")" \
   --cert-chain-pem "$(cat "$IMP/chain.pem")" \
-  --private-key-pem "$(cat "$IMP/wrong_key.pem")" 2>&1)
-rc=$?
-set -e
-[ $rc -ne 0 ] || fail "mismatched key was accepted"
-printf '%s' "$bad" | grep -q '"code": "InvalidParameter"' || fail "expected InvalidParameter: $bad"
-printf '%s' "$bad" | grep -q '"status": 400' || fail "expected status 400: $bad"
+  --private-key-pem "$(cat "$IMP/wrong_key.pem")"
+expect_in "$bad" '"code": "InvalidParameter"' "InvalidParameter"
+expect_in "$bad" '"status": 400' "status 400"
 
 echo "CLI OK"

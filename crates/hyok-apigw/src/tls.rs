@@ -2,12 +2,7 @@
 //! client configs it uses towards backends (trusting the gateway's CA bundles).
 
 use crate::error::GatewayError;
-use rustls::{
-    ClientConfig, RootCertStore, ServerConfig, SignatureAlgorithm,
-    client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
-    crypto::CryptoProvider,
-    pki_types::{CertificateDer, ServerName, UnixTime},
-};
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureAlgorithm, crypto::CryptoProvider};
 use std::sync::Arc;
 
 /// The student-facing explanation when the gateway certificate has an ECDSA key.
@@ -77,54 +72,14 @@ pub fn roots_from_bundles(bundles: &[String]) -> Result<RootCertStore, GatewayEr
 /// Client config towards backends: verify chain and host name against the gateway's bundles, or
 /// (for `isSslVerifyDisabled`) accept any certificate while still checking handshake signatures.
 pub fn backend_client_config(bundles: &[String], verify: bool) -> Result<Arc<ClientConfig>, GatewayError> {
-    let prov = Arc::new(provider());
-    let builder = ClientConfig::builder_with_provider(prov.clone())
+    if !verify {
+        return hyok_core::tls::client_config_unverified().map_err(|e| GatewayError::CaBundle(e.to_string()));
+    }
+    let mut cfg = ClientConfig::builder_with_provider(Arc::new(provider()))
         .with_safe_default_protocol_versions()
-        .map_err(|e| GatewayError::CaBundle(e.to_string()))?;
-    let mut cfg = if verify {
-        builder.with_root_certificates(roots_from_bundles(bundles)?).with_no_client_auth()
-    } else {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(prov))).with_no_client_auth()
-    };
+        .map_err(|e| GatewayError::CaBundle(e.to_string()))?
+        .with_root_certificates(roots_from_bundles(bundles)?)
+        .with_no_client_auth();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
-}
-
-/// `isSslVerifyDisabled`: any chain and name, but a real handshake.
-#[derive(Debug)]
-struct NoVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &rustls::DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }

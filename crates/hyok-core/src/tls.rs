@@ -89,24 +89,41 @@ pub fn client_config(ca_bundle_pem: &str) -> Result<Arc<ClientConfig>, TlsError>
 /// against the endpoint's CA bundle; the lab models that with this verifier (see fidelity doc).
 pub fn client_config_chain_only(ca_bundle_pem: &str) -> Result<Arc<ClientConfig>, TlsError> {
     let roots = Arc::new(root_store(ca_bundle_pem)?);
-    let inner = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
+    let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(roots, provider())
         .build()
         .map_err(|e| TlsError::Pem(e.to_string()))?;
-    let mut cfg = ClientConfig::builder_with_provider(provider())
+    lenient_client_config(Some(chain))
+}
+
+/// A client config that accepts any chain and name but still checks the handshake signatures
+/// (a real handshake with verification switched off, e.g. API Gateway's `isSslVerifyDisabled`).
+pub fn client_config_unverified() -> Result<Arc<ClientConfig>, TlsError> {
+    lenient_client_config(None)
+}
+
+fn lenient_client_config(
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+) -> Result<Arc<ClientConfig>, TlsError> {
+    let prov = provider();
+    let verifier = Lenient { chain, algorithms: prov.signature_verification_algorithms };
+    let mut cfg = ClientConfig::builder_with_provider(prov)
         .with_safe_default_protocol_versions()?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(ChainOnly { inner }))
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(cfg))
 }
 
+/// A verifier that checks less than WebPKI: the chain only (the name is ignored), or nothing at
+/// all without `chain`. Handshake signatures are always checked.
 #[derive(Debug)]
-struct ChainOnly {
-    inner: Arc<rustls::client::WebPkiServerVerifier>,
+struct Lenient {
+    chain: Option<Arc<rustls::client::WebPkiServerVerifier>>,
+    algorithms: rustls::crypto::WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Lenient {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -115,7 +132,8 @@ impl ServerCertVerifier for ChainOnly {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Ok(v) => Ok(v),
             // The chain verified; only the name did not match, which this policy ignores.
             Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
@@ -132,7 +150,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -141,10 +159,10 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &rustls::DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }

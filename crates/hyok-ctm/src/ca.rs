@@ -76,13 +76,8 @@ fn cert_info(der: &[u8]) -> Result<CertInfo, String> {
 
 #[derive(Clone, Serialize)]
 struct LocalCaView {
-    id: String,
-    uri: String,
-    account: &'static str,
-    #[serde(rename = "createdAt")]
-    created_at: String,
-    #[serde(rename = "updatedAt")]
-    updated_at: String,
+    #[serde(flatten)]
+    meta: util::Meta,
     name: String,
     state: &'static str,
     cert: String,
@@ -98,13 +93,8 @@ struct LocalCa {
 
 #[derive(Clone, Serialize)]
 struct IssuedView {
-    id: String,
-    uri: String,
-    account: &'static str,
-    #[serde(rename = "createdAt")]
-    created_at: String,
-    #[serde(rename = "updatedAt")]
-    updated_at: String,
+    #[serde(flatten)]
+    meta: util::Meta,
     name: String,
     ca: String,
     purpose: String,
@@ -152,13 +142,8 @@ impl CaState {
         let cert = params.self_signed(&key).map_err(pki)?;
         let info = cert_info(cert.der()).map_err(CtmLabError::Pki)?;
         let id = hyok_core::ids::uuid();
-        let ts = util::now();
         let view = LocalCaView {
-            uri: format!("kylo:kylo:naboo:localca:{id}"),
-            id,
-            account: util::ACCOUNT,
-            created_at: ts.clone(),
-            updated_at: ts,
+            meta: util::Meta::new(id.clone(), format!("kylo:kylo:naboo:localca:{id}")),
             name: ROOT_NAME.into(),
             state: "active",
             cert: cert.pem(),
@@ -214,7 +199,7 @@ pub(crate) fn routes() -> Router<Arc<Ctm>> {
 }
 
 fn ca_of<'a>(ctm: &'a Ctm, id: &str) -> Result<&'a LocalCa, CtmError> {
-    if ctm.ca.root.view.id == id || ctm.ca.root.view.name == id {
+    if ctm.ca.root.view.meta.id == id || ctm.ca.root.view.name == id {
         Ok(&ctm.ca.root)
     } else {
         Err(CtmError::not_found("Resource not found"))
@@ -397,15 +382,10 @@ async fn issue_cert(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: B
     let cert = csr.signed_by(&ca.issuer).map_err(|e| CtmError::invalid_param(format!("Cannot sign CSR: {e}")))?;
     let info = cert_info(cert.der()).map_err(CtmError::internal)?;
     let cid = hyok_core::ids::uuid();
-    let ts = util::now();
     let view = IssuedView {
-        uri: format!("kylo:kylo:naboo:localca:{}:certs:{cid}", ca.view.id),
         name: req.name.filter(|n| !n.is_empty()).unwrap_or_else(|| format!("cert-{cid}")),
-        id: cid,
-        account: util::ACCOUNT,
-        created_at: ts.clone(),
-        updated_at: ts,
-        ca: ca.view.uri.clone(),
+        meta: util::Meta::new(cid.clone(), format!("kylo:kylo:naboo:localca:{}:certs:{cid}", ca.view.meta.id)),
+        ca: ca.view.meta.uri.clone(),
         purpose,
         state: "active",
         revoked_reason: None,
@@ -424,7 +404,8 @@ async fn list_certs(
 ) -> Result<Json<serde_json::Value>, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let paging = util::paging_of(&q)?;
-    let mut items: Vec<IssuedView> = ctm.ca.issued.read().iter().filter(|c| c.ca == ca.view.uri).cloned().collect();
+    let mut items: Vec<IssuedView> =
+        ctm.ca.issued.read().iter().filter(|c| c.ca == ca.view.meta.uri).cloned().collect();
     if let Some(s) = q.get("state") {
         items.retain(|c| c.state == s);
     }
@@ -444,7 +425,7 @@ fn with_cert<T>(
     let mut g = ctm.ca.issued.write();
     let c = g
         .iter_mut()
-        .find(|c| c.ca == ca.view.uri && c.id == cert_id)
+        .find(|c| c.ca == ca.view.meta.uri && c.meta.id == cert_id)
         .ok_or_else(|| CtmError::not_found("Resource not found"))?;
     f(c)
 }
@@ -463,7 +444,7 @@ async fn delete_cert(
     let ca = ca_of(&ctm, &id)?;
     let mut g = ctm.ca.issued.write();
     let before = g.len();
-    g.retain(|c| !(c.ca == ca.view.uri && c.id == cert));
+    g.retain(|c| !(c.ca == ca.view.meta.uri && c.meta.id == cert));
     if g.len() == before {
         return Err(CtmError::not_found("Resource not found"));
     }
@@ -492,7 +473,7 @@ async fn revoke_cert(
         c.revoked_reason = Some(req.reason);
         let ts = util::now();
         c.revoked_at = Some(ts.clone());
-        c.updated_at = ts;
+        c.meta.updated_at = ts;
         Ok(Json(c.clone()))
     })
 }
@@ -510,7 +491,7 @@ async fn resume_cert(
         c.state = "active";
         c.revoked_reason = None;
         c.revoked_at = None;
-        c.updated_at = util::now();
+        c.meta.updated_at = util::now();
         Ok(Json(c.clone()))
     })
 }

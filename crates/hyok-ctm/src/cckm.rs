@@ -38,13 +38,8 @@ pub(crate) struct CckmState {
 
 #[derive(Clone, Serialize)]
 struct Tenancy {
-    id: String,
-    uri: String,
-    account: &'static str,
-    #[serde(rename = "createdAt")]
-    created_at: String,
-    #[serde(rename = "updatedAt")]
-    updated_at: String,
+    #[serde(flatten)]
+    meta: util::Meta,
     tenancy: String,
     tenancy_ocid: String,
     cloud_name: &'static str,
@@ -172,19 +167,14 @@ async fn add_tenancy(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respons
         return Err(CtmError::conflict("Tenancy already exists"));
     }
     let id = hyok_core::ids::uuid();
-    let ts = util::now();
     let t = Arc::new(Tenancy {
-        uri: format!("kylo:kylo:cckm:oci-tenancy:{id}"),
-        id,
-        account: util::ACCOUNT,
-        created_at: ts.clone(),
-        updated_at: ts,
+        meta: util::Meta::new(id.clone(), format!("kylo:kylo:cckm:oci-tenancy:{id}")),
         tenancy: name,
         tenancy_ocid: ocid,
         cloud_name: "oci",
         seq: ctm.cckm.next_seq(),
     });
-    map.insert(t.id.clone(), t.clone());
+    map.insert(t.meta.id.clone(), t.clone());
     Ok((http::StatusCode::CREATED, Json(t.as_ref().clone())).into_response())
 }
 
@@ -256,7 +246,7 @@ async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respon
         .tenancies
         .read()
         .values()
-        .find(|t| t.tenancy == tenancy_ref || t.id == tenancy_ref)
+        .find(|t| t.tenancy == tenancy_ref || t.meta.id == tenancy_ref)
         .map(|t| t.tenancy.clone())
         .ok_or_else(|| CtmError::not_found(format!("Tenancy {tenancy_ref} not found")))?;
     let issuer = ctm

@@ -91,22 +91,14 @@ impl IntoResponse for CtmError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http_body_util_shim::body_json;
-
-    mod http_body_util_shim {
-        pub async fn body_json(resp: axum::response::Response) -> serde_json::Value {
-            let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.expect("body");
-            serde_json::from_slice(&bytes).expect("json")
-        }
-    }
 
     #[tokio::test]
     async fn ctm_error_shape() {
         let resp = CtmError::not_found("Resource not found").with_request_id("r1").into_response();
         assert_eq!(resp.status(), StatusCode::NOT_FOUND);
-        let v = body_json(resp).await;
-        assert_eq!(v["codeDesc"], "NCERRResourceNotFound");
-        assert_eq!(v["code"], 16);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.expect("body");
+        let v: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        assert_eq!((v["codeDesc"].as_str(), v["code"].as_u64()), (Some("NCERRResourceNotFound"), Some(16)));
         assert_eq!(v["requestID"], "r1");
     }
 }

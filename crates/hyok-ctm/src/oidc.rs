@@ -95,13 +95,8 @@ struct IssuerMutable {
 
 #[derive(Serialize)]
 struct IssuerView {
-    id: String,
-    uri: String,
-    account: &'static str,
-    #[serde(rename = "createdAt")]
-    created_at: String,
-    #[serde(rename = "updatedAt")]
-    updated_at: String,
+    #[serde(flatten)]
+    meta: util::Meta,
     name: String,
     issuer: String,
     jwks_uri: String,
@@ -120,11 +115,13 @@ impl IssuerRec {
     fn view(&self) -> IssuerView {
         let m = self.mutable.read();
         IssuerView {
-            id: self.id.clone(),
-            uri: format!("kylo:kylo:cckm:oci-issuer:{}", self.id),
-            account: util::ACCOUNT,
-            created_at: self.created_at.clone(),
-            updated_at: m.updated_at.clone(),
+            meta: util::Meta {
+                id: self.id.clone(),
+                uri: format!("kylo:kylo:cckm:oci-issuer:{}", self.id),
+                account: util::ACCOUNT,
+                created_at: self.created_at.clone(),
+                updated_at: m.updated_at.clone(),
+            },
             name: m.name.clone(),
             issuer: self.issuer.clone(),
             jwks_uri: self.jwks_uri.clone(),

@@ -17,6 +17,27 @@ use serde_json::Value;
 /// The account every resource belongs to in a single-domain CTM.
 pub(crate) const ACCOUNT: &str = "kylo:kylo:admin:accounts:kylo";
 
+/// The fields every CTM resource view starts with: `id`, `uri`, `account`, `createdAt`,
+/// `updatedAt` (flattened into the view, so the JSON keeps that order).
+#[derive(Clone, Serialize)]
+pub(crate) struct Meta {
+    pub id: String,
+    pub uri: String,
+    pub account: &'static str,
+    #[serde(rename = "createdAt")]
+    pub created_at: String,
+    #[serde(rename = "updatedAt")]
+    pub updated_at: String,
+}
+
+impl Meta {
+    /// The header of a resource created now.
+    pub(crate) fn new(id: String, uri: String) -> Self {
+        let ts = now();
+        Self { id, uri, account: ACCOUNT, created_at: ts.clone(), updated_at: ts }
+    }
+}
+
 /// Parse a JSON request body into `T`, answering CTM's 400 on failure.
 pub(crate) fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, CtmError> {
     if body.is_empty() {

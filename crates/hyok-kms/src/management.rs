@@ -139,6 +139,30 @@ async fn create_key(
     OciResponse::resource(&key)
 }
 
+/// A new primary version of `rec`'s key in `state`, created now, its OCID in the vault's prefix.
+fn new_version(
+    ctx: &VaultCtx,
+    prefix: &str,
+    rec: &KeyRecord,
+    state: KeyState,
+    external_key_reference_details: Option<ExternalKeyReferenceDetails>,
+) -> KeyVersion {
+    KeyVersion {
+        id: prefixed_ocid("keyversion", &ctx.svc.region, prefix),
+        key_id: rec.key.id.clone(),
+        vault_id: rec.key.vault_id.clone(),
+        compartment_id: rec.key.compartment_id.clone(),
+        time_created: oci_now(),
+        lifecycle_state: state,
+        lifecycle_details: None,
+        origin: "EXTERNAL",
+        external_key_reference_details,
+        is_primary: true,
+        is_auto_rotated: false,
+        time_of_deletion: None,
+    }
+}
+
 /// Ask the key manager about the external key; ENABLED with its current version, or FAILED.
 async fn link_key(ctx: VaultCtx, key_id: String, external_key_id: String, prefix: String, rid: String) {
     let outcome = match ctx.rt.key_metadata(&rid, &external_key_id).await {
@@ -153,20 +177,7 @@ async fn link_key(ctx: VaultCtx, key_id: String, external_key_id: String, prefix
     match outcome {
         Ok(version) => {
             let details = ExternalKeyReferenceDetails { external_key_id, external_key_version_id: version };
-            let v = KeyVersion {
-                id: prefixed_ocid("keyversion", &ctx.svc.region, &prefix),
-                key_id: key_id.clone(),
-                vault_id: rec.key.vault_id.clone(),
-                compartment_id: rec.key.compartment_id.clone(),
-                time_created: oci_now(),
-                lifecycle_state: KeyState::Enabled,
-                lifecycle_details: None,
-                origin: "EXTERNAL",
-                external_key_reference_details: Some(details.clone()),
-                is_primary: true,
-                is_auto_rotated: false,
-                time_of_deletion: None,
-            };
+            let v = new_version(&ctx, &prefix, rec, KeyState::Enabled, Some(details.clone()));
             rec.key.current_key_version = Some(v.id.clone());
             rec.key.external_key_reference_details = Some(details);
             rec.key.lifecycle_state = KeyState::Enabled;
@@ -305,20 +316,7 @@ async fn create_version(
             .as_ref()
             .map(|d| d.external_key_id.clone())
             .ok_or_else(|| OciError::incorrect_state("key has no external key reference"))?;
-        let v = KeyVersion {
-            id: prefixed_ocid("keyversion", &ctx.svc.region, &prefix),
-            key_id: key_id.clone(),
-            vault_id: rec.key.vault_id.clone(),
-            compartment_id: rec.key.compartment_id.clone(),
-            time_created: oci_now(),
-            lifecycle_state: KeyState::Creating,
-            lifecycle_details: None,
-            origin: "EXTERNAL",
-            external_key_reference_details: None,
-            is_primary: true,
-            is_auto_rotated: false,
-            time_of_deletion: None,
-        };
+        let v = new_version(&ctx, &prefix, rec, KeyState::Creating, None);
         rec.versions.push(v.clone());
         (v, ext_key)
     };

@@ -4,7 +4,6 @@
 use axum::{Router, extract::DefaultBodyLimit, middleware};
 use hyok_oci_rest::{
     ListParams, ListShape, OciError, OciResponse, OciResult, RetryTokens, SignatureVerifier, Sort,
-    conventions::required_ocid,
     extract::{not_modelled, unknown_path},
 };
 use serde::{Deserialize, Serialize};
@@ -14,8 +13,6 @@ use std::sync::Arc;
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ListQuery {
-    pub(crate) compartment_id: Option<String>,
-    pub(crate) lifecycle_state: Option<String>,
     #[serde(flatten)]
     pub(crate) list: ListParams,
 }
@@ -23,12 +20,12 @@ pub(crate) struct ListQuery {
 impl ListQuery {
     /// The compartment listed (required, as in OCI).
     pub(crate) fn compartment(&self) -> OciResult<&str> {
-        required_ocid(&self.compartment_id, "compartmentId", "compartment")
+        self.list.compartment()
     }
 
     /// Whether a resource in `state` passes the `lifecycleState` filter.
     pub(crate) fn wants_state(&self, state: &str) -> bool {
-        self.lifecycle_state.as_deref().is_none_or(|s| s == state)
+        self.list.wants_state(state)
     }
 
     /// Sort by `key` (display name, time created) as OCI does — newest first unless `sortBy`

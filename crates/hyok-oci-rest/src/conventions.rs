@@ -222,6 +222,17 @@ impl LifecycleState {
             Self::Failed => "FAILED",
         }
     }
+
+    /// The `lifecycleState` filter of a list: absent, or a state spelled as on the wire
+    /// (`ACTIVE`); anything else is OCI's 400 `InvalidParameter`.
+    pub fn filter(value: Option<&str>) -> OciResult<Option<Self>> {
+        value
+            .map(|s| {
+                serde_json::from_value::<Self>(serde_json::Value::String(s.to_string()))
+                    .map_err(|_| OciError::invalid_parameter(format!("lifecycleState {s:?} is not valid")))
+            })
+            .transpose()
+    }
 }
 
 /// A resource with a lifecycle.

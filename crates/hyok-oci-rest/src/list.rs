@@ -11,11 +11,17 @@ use crate::{
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-/// Sort and page parameters of every list; a service's list query embeds them with
-/// `#[serde(flatten)]` beside its own filters.
+/// What every OCI list takes — the compartment, the common filters, sort and page; a
+/// service's list query embeds them with `#[serde(flatten)]` beside its own filters.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListParams {
+    /// Required by OCI on every list.
+    pub compartment_id: Option<String>,
+    /// Exact display name (where the list offers it).
+    pub display_name: Option<String>,
+    /// Lifecycle state filter (`ACTIVE`, ...).
+    pub lifecycle_state: Option<String>,
     /// The list's time key or name key (see [`Sort`]).
     pub sort_by: Option<String>,
     /// `ASC` or `DESC`.
@@ -55,6 +61,22 @@ pub enum ListShape {
 }
 
 impl ListParams {
+    /// The compartment listed: required, and an OCID of a compartment (or the tenancy, the
+    /// root compartment).
+    pub fn compartment(&self) -> OciResult<&str> {
+        crate::conventions::required_ocid(&self.compartment_id, "compartmentId", "compartment")
+    }
+
+    /// Whether a row named `name` passes the `displayName` filter.
+    pub fn wants_name(&self, name: &str) -> bool {
+        self.display_name.as_deref().is_none_or(|n| n == name)
+    }
+
+    /// Whether a row in `state` passes the `lifecycleState` filter.
+    pub fn wants_state(&self, state: &str) -> bool {
+        self.lifecycle_state.as_deref().is_none_or(|s| s == state)
+    }
+
     /// The paging part.
     pub fn page(&self) -> PageQuery {
         PageQuery { limit: self.limit.clone(), page: self.page.clone() }
@@ -126,7 +148,7 @@ mod tests {
             sort_by: sort_by.map(str::to_string),
             sort_order: order.map(str::to_string),
             limit: limit.map(str::to_string),
-            page: None,
+            ..ListParams::default()
         }
     }
 

@@ -370,12 +370,7 @@ impl NetworkApi {
 
     /// The `Vcn` resource, if the VCN exists in this region.
     pub fn get_vcn(&self, id: &str) -> OciResult<VcnResource> {
-        let v = self
-            .inner
-            .net
-            .vcn(id)
-            .filter(|v| self.in_region(v))
-            .ok_or_else(|| OciError::not_found(format!("VCN {id} not found or not authorized")))?;
+        let v = self.inner.net.vcn(id).filter(|v| self.in_region(v)).ok_or_else(|| not_found("VCN", id))?;
         Ok(self.vcn_resource(&v))
     }
 
@@ -403,12 +398,8 @@ impl NetworkApi {
 
     /// The `Subnet` resource, if its VCN is in this region.
     pub fn get_subnet(&self, id: &str) -> OciResult<SubnetResource> {
-        let s = self
-            .inner
-            .net
-            .subnet(id)
-            .filter(|s| self.vcn_visible(&s.vcn_id))
-            .ok_or_else(|| OciError::not_found(format!("subnet {id} not found or not authorized")))?;
+        let s =
+            self.inner.net.subnet(id).filter(|s| self.vcn_visible(&s.vcn_id)).ok_or_else(|| not_found("subnet", id))?;
         Ok(self.subnet_resource(&s))
     }
 
@@ -447,7 +438,7 @@ impl NetworkApi {
             .net
             .security_list(id)
             .filter(|l| self.vcn_visible(&l.vcn_id))
-            .ok_or_else(|| OciError::not_found(format!("security list {id} not found or not authorized")))?;
+            .ok_or_else(|| not_found("security list", id))?;
         Ok(self.list_resource(&l))
     }
 
@@ -522,17 +513,16 @@ impl NetworkApi {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
-    /// Required.
-    pub compartment_id: Option<String>,
     /// Filter (subnets, security lists).
     pub vcn_id: Option<String>,
-    /// Exact display name.
-    pub display_name: Option<String>,
-    /// Filter.
-    pub lifecycle_state: Option<String>,
     /// `sortBy` (`TIMECREATED` or `DISPLAYNAME`), `sortOrder`, `limit`, `page`.
     #[serde(flatten)]
     pub list: ListParams,
+}
+
+/// OCI's 404 for a Networking resource that is absent or in another region.
+fn not_found(what: &str, id: &str) -> OciError {
+    OciError::not_found(format!("{what} {id} not found or not authorized"))
 }
 
 struct Filter {
@@ -541,14 +531,14 @@ struct Filter {
 }
 
 fn filter_of(api: &NetworkApi, q: &ListQuery) -> OciResult<Filter> {
-    let compartment = check_compartment(&api.inner.config.compartments, &q.compartment_id)?.to_string();
-    let state = lifecycle_filter(q.lifecycle_state.as_deref(), &NET_STATES)?;
+    let compartment = check_compartment(&api.inner.config.compartments, &q.list.compartment_id)?.to_string();
+    let state = lifecycle_filter(q.list.lifecycle_state.as_deref(), &NET_STATES)?;
     Ok(Filter { compartment, state })
 }
 
 fn keep(f: &Filter, q: &ListQuery, compartment: &str, name: &str) -> bool {
     compartment == f.compartment
-        && q.display_name.as_deref().is_none_or(|n| n == name)
+        && q.list.display_name.as_deref().is_none_or(|n| n == name)
         && f.state.as_deref().is_none_or(|s| s == "AVAILABLE")
 }
 
@@ -574,9 +564,15 @@ fn vcn_filter(api: &NetworkApi, q: &ListQuery) -> OciResult<()> {
     if let Some(v) = &q.vcn_id
         && !api.vcn_visible(v)
     {
-        return Err(OciError::not_found(format!("VCN {v} not found or not authorized")));
+        return Err(not_found("VCN", v));
     }
     Ok(())
+}
+
+/// A row of a VCN-scoped list (subnets, security lists): its VCN is visible in this region,
+/// it matches the `vcnId` filter, and the common filters.
+fn keep_in_vcn(api: &NetworkApi, f: &Filter, q: &ListQuery, vcn_id: &str, compartment: &str, name: &str) -> bool {
+    api.vcn_visible(vcn_id) && q.vcn_id.as_deref().is_none_or(|v| v == vcn_id) && keep(f, q, compartment, name)
 }
 
 async fn list_subnets_h(State(api): State<NetworkApi>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
@@ -587,11 +583,7 @@ async fn list_subnets_h(State(api): State<NetworkApi>, OciQuery(q): OciQuery<Lis
         .net
         .subnets()
         .iter()
-        .filter(|s| {
-            api.vcn_visible(&s.vcn_id)
-                && q.vcn_id.as_deref().is_none_or(|v| v == s.vcn_id)
-                && keep(&f, &q, &s.compartment_id, &s.display_name)
-        })
+        .filter(|s| keep_in_vcn(&api, &f, &q, &s.vcn_id, &s.compartment_id, &s.display_name))
         .map(|s| api.subnet_resource(s))
         .collect();
     page(rows, &q, |s| (s.display_name.as_str(), s.time_created.as_str()))
@@ -608,11 +600,7 @@ async fn list_security_lists_h(
         .net
         .security_lists()
         .iter()
-        .filter(|l| {
-            api.vcn_visible(&l.vcn_id)
-                && q.vcn_id.as_deref().is_none_or(|v| v == l.vcn_id)
-                && keep(&f, &q, &l.compartment_id, &l.display_name)
-        })
+        .filter(|l| keep_in_vcn(&api, &f, &q, &l.vcn_id, &l.compartment_id, &l.display_name))
         .map(|l| api.list_resource(l))
         .collect();
     page(rows, &q, |l| (l.display_name.as_str(), l.time_created.as_str()))

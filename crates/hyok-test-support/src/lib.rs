@@ -1,5 +1,9 @@
 //! Helpers shared by HYOK Lab tests.
 
+pub mod oci;
+pub mod oci_cli;
+pub mod scim;
+
 use std::{future::Future, sync::Once, time::Duration};
 
 static INIT: Once = Once::new();

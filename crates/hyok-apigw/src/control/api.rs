@@ -33,12 +33,6 @@ pub const MAX_CONTROL_BODY_BYTES: usize = hyok_core::MAX_BODY_BYTES;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
-    /// Required by OCI on every list.
-    pub compartment_id: Option<String>,
-    /// Filter.
-    pub display_name: Option<String>,
-    /// Filter.
-    pub lifecycle_state: Option<String>,
     /// Filter (gateways).
     pub certificate_id: Option<String>,
     /// Filter (deployments).
@@ -48,16 +42,6 @@ pub struct ListQuery {
     /// `sortBy` (`timeCreated`, newest first, or `displayName`), `sortOrder`, `limit`, `page`.
     #[serde(flatten)]
     pub list: ListParams,
-}
-
-fn state_filter(q: &ListQuery) -> OciResult<Option<LifecycleState>> {
-    q.lifecycle_state
-        .as_deref()
-        .map(|s| {
-            serde_json::from_value::<LifecycleState>(serde_json::Value::String(s.to_string()))
-                .map_err(|_| OciError::invalid_parameter(format!("lifecycleState {s:?} is not valid")))
-        })
-        .transpose()
 }
 
 /// A gateway or deployment list row: its name, its creation sequence as a sortable key, the item.
@@ -101,8 +85,8 @@ async fn create_gateway_h(
 }
 
 async fn list_gateways_h(State(s): State<Svc>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = required(&q.compartment_id, "compartmentId")?.to_string();
-    let state = state_filter(&q)?;
+    let compartment = required(&q.list.compartment_id, "compartmentId")?.to_string();
+    let state = LifecycleState::filter(q.list.lifecycle_state.as_deref())?;
     let rows: Vec<_> = s
         .lock()
         .gateways
@@ -110,7 +94,7 @@ async fn list_gateways_h(State(s): State<Svc>, OciQuery(q): OciQuery<ListQuery>)
         .filter(|g| {
             let r = &g.res;
             r.compartment_id == compartment
-                && q.display_name.as_deref().is_none_or(|n| n == r.display_name)
+                && q.list.display_name.as_deref().is_none_or(|n| n == r.display_name)
                 && q.certificate_id.as_deref().is_none_or(|c| Some(c) == r.certificate_id.as_deref())
                 && state.map_or(r.lifecycle_state != LifecycleState::Deleted, |st| st == r.lifecycle_state)
         })
@@ -151,8 +135,8 @@ async fn create_deployment_h(
 }
 
 async fn list_deployments_h(State(s): State<Svc>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = required(&q.compartment_id, "compartmentId")?.to_string();
-    let state = state_filter(&q)?;
+    let compartment = required(&q.list.compartment_id, "compartmentId")?.to_string();
+    let state = LifecycleState::filter(q.list.lifecycle_state.as_deref())?;
     let rows: Vec<_> = s
         .lock()
         .deployments
@@ -160,7 +144,7 @@ async fn list_deployments_h(State(s): State<Svc>, OciQuery(q): OciQuery<ListQuer
         .filter(|d| {
             let r = &d.res;
             r.compartment_id == compartment
-                && q.display_name.as_deref().is_none_or(|n| n == r.display_name)
+                && q.list.display_name.as_deref().is_none_or(|n| n == r.display_name)
                 && q.gateway_id.as_deref().is_none_or(|g| g == r.gateway_id)
                 && state.map_or(r.lifecycle_state != LifecycleState::Deleted, |st| st == r.lifecycle_state)
         })
@@ -194,7 +178,7 @@ async fn delete_deployment_h(
 }
 
 async fn list_work_requests_h(State(s): State<Svc>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = required(&q.compartment_id, "compartmentId")?.to_string();
+    let compartment = required(&q.list.compartment_id, "compartmentId")?.to_string();
     let rows: Vec<WorkRequest> = s
         .lock()
         .work_requests

@@ -18,6 +18,7 @@ use hyok_oci_rest::{
     conventions::{LifecycleState, check_if_match, etag_of, oci_now, required, required_ocid},
 };
 use std::{collections::BTreeMap, net::Ipv4Addr, sync::Arc};
+use tokio::sync::OwnedRwLockWriteGuard;
 
 /// Domain of gateway host names (`<random>.apigateway.<region>.oci.customer-oci.com`).
 pub const GATEWAY_DOMAIN: &str = "apigateway.eu-frankfurt-1.oci.customer-oci.com";
@@ -169,18 +170,28 @@ impl ApiGatewayService {
         Ok((res, wr))
     }
 
-    async fn run_gateway_create(self: Arc<Self>, id: String, wr: String) {
+    /// Start a gateway's work request after the lifecycle pause and take the gateway's
+    /// operation lock exclusively; `None` (and the work request failed) when the gateway is gone.
+    async fn begin_gateway_work(&self, id: &str, wr: &str, doing: &str) -> Option<OwnedRwLockWriteGuard<()>> {
         self.lifecycle_pause().await;
         let ops = {
             let mut s = self.lock();
-            s.start(&wr);
-            s.gateways.get(&id).map(|g| g.ops.clone())
+            s.start(wr);
+            s.gateways.get(id).map(|g| g.ops.clone())
         };
         let Some(ops) = ops else {
-            self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was created".into())));
-            return;
+            self.gateway_gone(wr, doing);
+            return None;
         };
-        let _ops = ops.write().await;
+        Some(ops.write_owned().await)
+    }
+
+    fn gateway_gone(&self, wr: &str, doing: &str) {
+        self.lock().finish(wr, Err(("InternalError", format!("the gateway disappeared while it was {doing}"))));
+    }
+
+    async fn run_gateway_create(self: Arc<Self>, id: String, wr: String) {
+        let Some(_ops) = self.begin_gateway_work(&id, &wr, "created").await else { return };
         let setup = self
             .lock()
             .gateways
@@ -188,7 +199,7 @@ impl ApiGatewayService {
             .filter(|g| g.res.lifecycle_state == LifecycleState::Creating)
             .and_then(Launch::of);
         let Some(launch) = setup else {
-            self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was created".into())));
+            self.gateway_gone(&wr, "created");
             return;
         };
         let (name, hostname, ip) = (launch.name.clone(), launch.hostname.clone(), launch.ip);
@@ -332,21 +343,11 @@ impl ApiGatewayService {
     }
 
     async fn run_gateway_update(self: Arc<Self>, id: String, wr: String, plan: GatewayChange) {
-        self.lifecycle_pause().await;
-        let ops = {
-            let mut s = self.lock();
-            s.start(&wr);
-            s.gateways.get(&id).map(|g| g.ops.clone())
-        };
-        let Some(ops) = ops else {
-            self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was updated".into())));
-            return;
-        };
         // Exclusive: no deployment check runs while the listener may be replaced, so the
         // snapshot below is exactly what must be served.
-        let _ops = ops.write().await;
+        let Some(_ops) = self.begin_gateway_work(&id, &wr, "updated").await else { return };
         let Some((launch, running, deps)) = self.launch_snapshot(&id) else {
-            self.lock().finish(&wr, Err(("InternalError", "the gateway disappeared while it was updated".into())));
+            self.gateway_gone(&wr, "updated");
             return;
         };
         let result = if !running || plan.tls_changed {

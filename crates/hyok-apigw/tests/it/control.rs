@@ -5,7 +5,7 @@
 use crate::support::{CTM_HOST, EKM_PREFIX, GW_HOST, echo_backend};
 use axum::body::Body;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{Method, Request, StatusCode};
 use hyok_apigw::{
     ApiGatewayService, ControlDeps, DataPlane, ECDSA_REFUSED,
     control::{self, GATEWAY_PORT},
@@ -114,28 +114,15 @@ pub struct Lab {
     pub clock: Clock,
 }
 
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
+pub use hyok_test_support::oci::Reply;
+
+/// The work request a control-plane call started (`opc-work-request-id`).
+pub trait WorkRequestId {
+    fn work_request(&self) -> String;
 }
 
-impl Reply {
-    #[track_caller]
-    fn assert_error(&self, status: StatusCode, code: &str, needle: &str) {
-        assert_eq!(self.status, status, "{:?}", self.json);
-        assert_eq!(self.json["code"], code, "{:?}", self.json);
-        let msg = self.json["message"].as_str().unwrap_or_default();
-        assert!(msg.contains(needle), "message {msg:?} should contain {needle:?}");
-        assert!(self.headers.contains_key("opc-request-id"));
-    }
-
-    pub fn id(&self) -> String {
-        self.json["id"].as_str().expect("id").to_string()
-    }
-
-    pub fn work_request(&self) -> String {
+impl WorkRequestId for Reply {
+    fn work_request(&self) -> String {
         self.headers
             .get(control::WORK_REQUEST_HEADER)
             .and_then(|v| v.to_str().ok())
@@ -260,25 +247,16 @@ impl Lab {
     }
 
     pub fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Request<Bytes> {
-        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("json"))).unwrap_or_default();
-        Request::builder()
-            .method(method)
-            .uri(format!("https://{}{}{path}", control::HOST, control::BASE_PATH))
-            .body(bytes)
-            .expect("request")
+        let url = format!("https://{}{}{path}", control::HOST, control::BASE_PATH);
+        hyok_test_support::oci::json_request(method, &url, body)
     }
 
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        let mut req = self.request(method, path, body);
-        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
-            .expect("sign");
-        self.send(req).await
+        hyok_test_support::oci::send_signed(&self.client, &self.tenancy, self.request(method, path, body)).await
     }
 
     pub async fn send(&self, req: Request<Bytes>) -> Reply {
-        let resp = self.client.send(req.map(Body::from)).await.expect("send");
-        let json = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
-        Reply { status: resp.status(), headers: resp.headers().clone(), json }
+        hyok_test_support::oci::send(&self.client, req.map(Body::from)).await
     }
 
     /// Poll `path` until its `lifecycleState` is `state`; returns the resource.
@@ -611,7 +589,7 @@ async fn unresolvable_backend_fails_the_deployment_until_the_name_resolves() {
     // If-match is honoured on the update.
     let mut stale = lab.request(Method::PUT, &format!("/deployments/{dep_id}"), Some(&json!({})));
     stale.headers_mut().insert("if-match", http::HeaderValue::from_static("not-the-etag"));
-    hyok_oci_rest::sign_request(&mut stale, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut stale, &lab.tenancy);
     lab.send(stale).await.assert_error(StatusCode::PRECONDITION_FAILED, "NoEtagMatch", "if-match");
 
     let upd = lab.call(Method::PUT, &format!("/deployments/{dep_id}"), Some(&json!({}))).await;
@@ -727,7 +705,7 @@ async fn retry_token_replays_the_create() {
     for _ in 0..2 {
         let mut req = lab.request(Method::POST, "/gateways", Some(&body));
         req.headers_mut().insert("opc-retry-token", http::HeaderValue::from_static("gw-create-1"));
-        hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+        hyok_test_support::oci::sign(&mut req, &lab.tenancy);
         let r = lab.send(req).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.json);
         ids.push((r.id(), r.work_request()));
@@ -739,26 +717,9 @@ async fn retry_token_replays_the_create() {
 // ---------------------------------------------------------------------------------------------
 // The official CLI
 
-fn find_cli() -> Option<std::path::PathBuf> {
-    if let Ok(p) = std::env::var("OCI_CLI") {
-        return Some(p.into());
-    }
-    let venv = std::path::PathBuf::from("/work/venv-oci/bin/oci");
-    if venv.exists() {
-        return Some(venv);
-    }
-    let ok = std::process::Command::new("oci").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    ok.then(|| "oci".into())
-}
-
 #[tokio::test]
 async fn official_cli_creates_a_gateway_and_a_deployment() {
-    let Some(cli) = find_cli() else {
-        eprintln!(
-            "SKIPPED: the oci CLI is not installed (python3 -m venv /work/venv-oci && /work/venv-oci/bin/pip install oci-cli)"
-        );
-        return;
-    };
+    let Some(cli) = hyok_test_support::oci_cli::cli_or_skip() else { return };
     let lab = Lab::start().await;
     let cert = lab.import_gateway_cert("oci-api-gw").await;
     let bundle = lab.ca_bundle("ctm-ca", lab.ctm_ca.cert_pem()).await;
@@ -780,30 +741,16 @@ async fn official_cli_creates_a_gateway_and_a_deployment() {
         &[hyok_oci_rest::tenancy::CliEndpoint { name: "apigateway".into(), url: endpoint }],
     )
     .expect("cli config");
-    let script = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oci-cli/apigateway.sh");
-    let out = tokio::time::timeout(
-        Duration::from_secs(300),
-        tokio::process::Command::new("bash")
-            .arg(&script)
-            .env("OCI_CLI", &cli)
-            .env("OCI_LAB_DIR", dir)
-            .env("OCI_LAB_SUBNET_ID", &lab.subnet_id)
-            .env("OCI_LAB_CERTIFICATE_ID", &cert)
-            .env("OCI_LAB_ECDSA_CERTIFICATE_ID", &ec_cert)
-            .env("OCI_LAB_CA_BUNDLE_ID", &bundle)
-            .output(),
-    )
-    .await
-    .expect("CLI run within 5 minutes")
-    .expect("run script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "apigateway.sh failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("CLI OK"), "{stdout}");
-    eprintln!("apigateway.sh stdout:\n{stdout}\napigateway.sh stderr:\n{stderr}");
+    let env = [
+        ("OCI_LAB_SUBNET_ID", lab.subnet_id.as_str()),
+        ("OCI_LAB_CERTIFICATE_ID", &cert),
+        ("OCI_LAB_ECDSA_CERTIFICATE_ID", &ec_cert),
+        ("OCI_LAB_CA_BUNDLE_ID", &bundle),
+    ];
+    let out = hyok_test_support::oci_cli::run_script("apigateway.sh", &cli, dir, &env).await;
 
     // What the CLI created serves traffic.
-    let gw_id = stdout.lines().find_map(|l| l.strip_prefix("gateway=")).expect("gateway line").trim();
+    let gw_id = out.value("gateway");
     let gw = serde_json::to_value(lab.service.gateway(gw_id).expect("gateway")).expect("json");
     assert_eq!(gw["ipAddresses"][0]["ipAddress"], "172.16.1.103");
     let (status, echo) = through_gateway(&lab.gateway_client(&gw), &format!("{EKM_PREFIX}/cli-check")).await;

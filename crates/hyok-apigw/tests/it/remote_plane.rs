@@ -2,7 +2,7 @@
 //! `RemoteDataPlane` talking HTTPS to the data-plane agent, whose `LocalDataPlane` hosts the
 //! gateways. Everything over real sockets and real TLS.
 
-use crate::control::{Lab, SPOKE_VCN, ZoneHost, through_gateway, tutorial_spec};
+use crate::control::{Lab, SPOKE_VCN, WorkRequestId, ZoneHost, through_gateway, tutorial_spec};
 use crate::support::{CTM_HOST, EKM_PREFIX, dead_addr};
 use axum::body::Body;
 use http::{Method, Request, StatusCode};

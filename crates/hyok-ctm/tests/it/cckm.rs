@@ -61,11 +61,7 @@ async fn protected_jwks_is_fetched_with_resource_app_credentials() {
     .await;
     // Without credentials the IdP answers 401 and the issuer is refused.
     let (s, e) = lab
-        .mgmt(
-            "POST",
-            "/api/v1/cckm/oci/issuers",
-            Some(json!({"name": "i0", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false})),
-        )
+        .create_issuer(json!({"name": "i0", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().expect("message").contains("401"), "{e}");
@@ -76,20 +72,12 @@ async fn protected_jwks_is_fetched_with_resource_app_credentials() {
             .any(|h| h.hop.contains("JWKS") && h.outcome == Outcome::Error && h.status == Some(401))
     );
     let (s, _) = lab
-        .mgmt(
-            "POST",
-            "/api/v1/cckm/oci/issuers",
-            Some(json!({"name": "i1", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": true})),
-        )
+        .create_issuer(json!({"name": "i1", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": true}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "client_id/secret are required when protected");
     let (s, wrong) = lab
-        .mgmt(
-            "POST",
-            "/api/v1/cckm/oci/issuers",
-            Some(json!({"name": "i2", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": true,
-                        "client_id": RESOURCE_CLIENT, "client_secret": "wrong"})),
-        )
+        .create_issuer(json!({"name": "i2", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": true,
+                        "client_id": RESOURCE_CLIENT, "client_secret": "wrong"}))
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{wrong}");
     let setup = lab.setup().await;
@@ -104,31 +92,24 @@ async fn protected_jwks_is_fetched_with_resource_app_credentials() {
 #[tokio::test]
 async fn issuer_by_issuer_and_jwks_uri_and_errors() {
     let lab = Lab::start().await;
-    let (s, i) = lab
-        .mgmt(
-            "POST",
-            "/api/v1/cckm/oci/issuers",
-            Some(json!({"name": "direct", "issuer": "https://identity.oraclecloud.com/",
-                        "jwks_uri": format!("https://{}/admin/v1/SigningCert/jwk", lab.idp.host()), "jwks_uri_protected": false})),
-        )
-        .await;
+    let jwks_uri = format!("https://{}/admin/v1/SigningCert/jwk", lab.idp.host());
+    let direct = json!({"name": "direct", "issuer": "https://identity.oraclecloud.com/", "jwks_uri": jwks_uri,
+                        "jwks_uri_protected": false});
+    let (s, i) = lab.create_issuer(direct).await;
     assert_eq!(s, StatusCode::CREATED, "{i}");
     let (s, _) = lab
-        .mgmt(
-            "POST",
-            "/api/v1/cckm/oci/issuers",
-            Some(json!({"name": "direct", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false})),
+        .create_issuer(
+            json!({"name": "direct", "openid_config_url": lab.idp.openid_url(), "jwks_uri_protected": false}),
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (s, e) = lab
-        .mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "down", "openid_config_url": "https://127.0.0.1:1/.well-known/openid-configuration", "jwks_uri_protected": false})))
-        .await;
+    let down = "https://127.0.0.1:1/.well-known/openid-configuration";
+    let (s, e) =
+        lab.create_issuer(json!({"name": "down", "openid_config_url": down, "jwks_uri_protected": false})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert!(e["message"].as_str().expect("message").contains("127.0.0.1:1"), "{e}");
     assert!(lab.events.last(3).iter().any(|h| h.outcome == Outcome::Unreachable));
-    let (s, _) =
-        lab.mgmt("POST", "/api/v1/cckm/oci/issuers", Some(json!({"name": "x", "jwks_uri_protected": false}))).await;
+    let (s, _) = lab.create_issuer(json!({"name": "x", "jwks_uri_protected": false})).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, list) = lab.mgmt("GET", "/api/v1/cckm/oci/issuers", None).await;
     assert_eq!(list["total"], 1);

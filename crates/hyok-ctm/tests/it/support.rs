@@ -230,6 +230,11 @@ impl Lab {
         (s, v)
     }
 
+    /// `POST /api/v1/cckm/oci/issuers` with `body`.
+    pub async fn create_issuer(&self, body: Value) -> (StatusCode, Value) {
+        self.mgmt("POST", "/api/v1/cckm/oci/issuers", Some(body)).await
+    }
+
     /// Tenancy, issuer (by discovery), external vault on CTM's IP, and one external key.
     pub async fn setup(&self) -> Setup {
         let (s, _) = self
@@ -245,7 +250,7 @@ impl Lab {
             issuer_body["client_id"] = json!(RESOURCE_CLIENT);
             issuer_body["client_secret"] = json!(RESOURCE_SECRET);
         }
-        let (s, issuer) = self.mgmt("POST", "/api/v1/cckm/oci/issuers", Some(issuer_body)).await;
+        let (s, issuer) = self.create_issuer(issuer_body).await;
         assert_eq!(s, StatusCode::CREATED, "{issuer}");
         let (s, vault) = self
             .mgmt(

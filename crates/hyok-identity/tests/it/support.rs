@@ -168,31 +168,7 @@ impl Lab {
     }
 }
 
-pub fn resource_app_body(name: &str, audience: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:oracle:idcs:App"],
-        "displayName": name,
-        "basedOnTemplate": {"value": "CustomWebAppTemplateId"},
-        "isOAuthResource": true,
-        "audience": audience,
-        "scopes": [{"value": "oci_ekms", "description": "all operations"}],
-        "isOAuthClient": true,
-        "clientType": "confidential",
-        "allowedGrants": ["client_credentials"],
-    })
-}
-
-pub fn client_app_body(name: &str, fqs: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:oracle:idcs:App"],
-        "displayName": name,
-        "basedOnTemplate": {"value": "CustomWebAppTemplateId"},
-        "isOAuthClient": true,
-        "clientType": "confidential",
-        "allowedGrants": ["client_credentials"],
-        "allowedScopes": [{"fqs": fqs}],
-    })
-}
+pub use hyok_test_support::scim::{client_app_body, resource_app_body};
 
 /// Verify `token` the way a relying party does: kid → JWK → RS256, iss, aud, exp.
 pub fn verify(jwks: &jsonwebtoken::jwk::JwkSet, token: &str, audience: &str) -> Result<Value, String> {

@@ -54,34 +54,20 @@ async fn encrypt_decrypt_and_data_keys_round_trip() {
 
     // Data encryption keys: plaintext only on request; the ciphertext decrypts to it.
     let url = format!("{}/20180608/generateDataEncryptionKey", crypto(&vault));
-    let g = w
-        .oci(
-            Method::POST,
-            &url,
-            Some(json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 32}})),
-        )
-        .await;
+    let generate_key = |include_plaintext: bool, length: u32| {
+        let body = json!({"keyId": key, "includePlaintextKey": include_plaintext, "keyShape": {"algorithm": "AES", "length": length}});
+        w.oci(Method::POST, &url, Some(body))
+    };
+    let g = generate_key(true, 32).await;
     assert_eq!(g.status, StatusCode::OK, "{}", g.text);
     let dek = unb64(&g.json["plaintext"]);
     assert_eq!(dek.len(), 32);
     assert_eq!(unb64(&w.decrypt(&vault, &key, &g.json["ciphertext"], None).await.json["plaintext"]), dek);
-    let g = w
-        .oci(
-            Method::POST,
-            &url,
-            Some(json!({"keyId": key, "includePlaintextKey": false, "keyShape": {"algorithm": "AES", "length": 16}})),
-        )
-        .await;
+    let g = generate_key(false, 16).await;
     assert_eq!(g.status, StatusCode::OK);
     assert!(g.json.get("plaintext").is_none());
     assert_eq!(unb64(&w.decrypt(&vault, &key, &g.json["ciphertext"], None).await.json["plaintext"]).len(), 16);
-    let g = w
-        .oci(
-            Method::POST,
-            &url,
-            Some(json!({"keyId": key, "includePlaintextKey": true, "keyShape": {"algorithm": "AES", "length": 20}})),
-        )
-        .await;
+    let g = generate_key(true, 20).await;
     assert_eq!(g.status, StatusCode::BAD_REQUEST);
 
     // After a rotation, old ciphertexts still decrypt (routed to their version) and new ones use v2.

@@ -95,19 +95,21 @@ pub struct Idcs {
     pub admin: (String, String),
 }
 
+/// The request `b` with `body` serialised as `content_type` (empty without one).
+fn with_body(b: http::request::Builder, content_type: &str, body: Option<Value>) -> Request<Body> {
+    match body {
+        Some(v) => b.header("content-type", content_type).body(Body::from(v.to_string())),
+        None => b.body(Body::empty()),
+    }
+    .expect("req")
+}
+
 impl Idcs {
     async fn scim(&self, method: Method, path: &str, body: Option<Value>) -> Value {
         let (id, secret) = &self.admin;
         let auth = format!("Basic {}", B64.encode(format!("{id}:{secret}")));
-        let mut b = Request::builder().method(method).uri(format!("{}{path}", self.url)).header("authorization", auth);
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/scim+json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
-        let resp = self.http.send(b.body(body).expect("req")).await.expect("scim");
+        let b = Request::builder().method(method).uri(format!("{}{path}", self.url)).header("authorization", auth);
+        let resp = self.http.send(with_body(b, "application/scim+json", body)).await.expect("scim");
         let v: Value = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
         assert!(resp.status().is_success(), "SCIM {path}: {} {v}", resp.status());
         v
@@ -147,14 +149,7 @@ impl CtmApi {
         if !self.jwt.is_empty() {
             b = b.header("authorization", format!("Bearer {}", self.jwt));
         }
-        let body = match body {
-            Some(v) => {
-                b = b.header("content-type", "application/json");
-                Body::from(v.to_string())
-            }
-            None => Body::empty(),
-        };
-        let resp = self.http.send(b.body(body).expect("req")).await.expect("ctm");
+        let resp = self.http.send(with_body(b, "application/json", body)).await.expect("ctm");
         (resp.status(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
     }
 
@@ -335,8 +330,7 @@ impl World {
         }
         let mut req = b.body(body.unwrap_or_default()).expect("request");
         if sign {
-            hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
-                .expect("sign");
+            hyok_test_support::oci::sign(&mut req, &self.tenancy);
         }
         let (parts, bytes) = req.into_parts();
         let resp = http.send(Request::from_parts(parts, Body::from(bytes))).await.expect("send over TLS");
@@ -488,28 +482,4 @@ pub fn crypto(vault: &Value) -> String {
     vault["cryptoEndpoint"].as_str().expect("cryptoEndpoint").to_string()
 }
 
-pub fn resource_app_body(name: &str, audience: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:oracle:idcs:App"],
-        "displayName": name,
-        "basedOnTemplate": {"value": "CustomWebAppTemplateId"},
-        "isOAuthResource": true,
-        "audience": audience,
-        "scopes": [{"value": "oci_ekms", "description": "all operations"}],
-        "isOAuthClient": true,
-        "clientType": "confidential",
-        "allowedGrants": ["client_credentials"],
-    })
-}
-
-pub fn client_app_body(name: &str, fqs: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:oracle:idcs:App"],
-        "displayName": name,
-        "basedOnTemplate": {"value": "CustomWebAppTemplateId"},
-        "isOAuthClient": true,
-        "clientType": "confidential",
-        "allowedGrants": ["client_credentials"],
-        "allowedScopes": [{"fqs": fqs}],
-    })
-}
+pub use hyok_test_support::scim::{client_app_body, resource_app_body};

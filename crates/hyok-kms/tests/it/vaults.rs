@@ -184,21 +184,11 @@ async fn bad_vault_requests_are_refused() {
         .create_vault("ocid1.ekmsprivateendpoint.oc1.eu-frankfurt-1.aaaaaaaamissing", &w.ctm_vault_url, &w.client)
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = w
-        .oci(
-            Method::POST,
-            &w.regional("/vaults"),
-            Some(json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": "DEFAULT"})),
-        )
-        .await;
+    let bare_vault =
+        |vault_type: &str| json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": vault_type});
+    let r = w.oci(Method::POST, &w.regional("/vaults"), Some(bare_vault("DEFAULT"))).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    let r = w
-        .oci(
-            Method::POST,
-            &w.regional("/vaults"),
-            Some(json!({"compartmentId": w.compartment(), "displayName": "v", "vaultType": "EXTERNAL"})),
-        )
-        .await;
+    let r = w.oci(Method::POST, &w.regional("/vaults"), Some(bare_vault("EXTERNAL"))).await;
     assert_eq!(r.json["code"], "MissingParameter");
     // Idempotent create with opc-retry-token: one vault.
     let body = Bytes::from(

@@ -92,16 +92,10 @@ async fn bucket_lifecycle_with_a_customer_managed_key() {
         StatusCode::NO_CONTENT
     );
     assert_eq!(lab.call(Method::DELETE, &format!("/n/{NS}/b/plain-bucket"), None).await.status, StatusCode::NO_CONTENT);
-    lab.call(Method::GET, &format!("/n/{NS}/b/plain-bucket"), None).await.assert_error(
-        StatusCode::NOT_FOUND,
-        "BucketNotFound",
-        "plain-bucket",
-    );
-    lab.call(Method::DELETE, &format!("/n/{NS}/b/plain-bucket"), None).await.assert_error(
-        StatusCode::NOT_FOUND,
-        "BucketNotFound",
-        "plain-bucket",
-    );
+    for method in [Method::GET, Method::DELETE] {
+        let r = lab.call(method, &format!("/n/{NS}/b/plain-bucket"), None).await;
+        r.assert_error(StatusCode::NOT_FOUND, "BucketNotFound", "plain-bucket");
+    }
 }
 
 #[tokio::test]

@@ -31,16 +31,12 @@ async fn blocked_key_stops_reads_and_writes_and_unblocking_restores_the_same_byt
         &key,
     );
     // The bucket itself is inaccessible, as the tutorial's console shows.
-    lab.call(Method::GET, &format!("/n/{NS}/b/OCI_EKMS_Test_Bucket"), None).await.assert_error(
-        StatusCode::CONFLICT,
-        "KmsKeyDisabled",
-        "bucket 'OCI_EKMS_Test_Bucket'",
-    );
-    lab.call(Method::GET, &format!("/n/{NS}/b/OCI_EKMS_Test_Bucket/o"), None).await.assert_error(
-        StatusCode::CONFLICT,
-        "KmsKeyDisabled",
-        "OCI_EKMS_Test_Bucket",
-    );
+    for (path, needle) in [
+        (format!("/n/{NS}/b/OCI_EKMS_Test_Bucket"), "bucket 'OCI_EKMS_Test_Bucket'"),
+        (format!("/n/{NS}/b/OCI_EKMS_Test_Bucket/o"), "OCI_EKMS_Test_Bucket"),
+    ] {
+        lab.call(Method::GET, &path, None).await.assert_error(StatusCode::CONFLICT, "KmsKeyDisabled", needle);
+    }
     assert_eq!(
         lab.call(Method::HEAD, &obj_path("OCI_EKMS_Test_Bucket", "report.pdf"), None).await.status,
         StatusCode::CONFLICT

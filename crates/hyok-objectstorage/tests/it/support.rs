@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{Method, Request, StatusCode};
 use hyok_core::{client::HttpClient, host::Endpoint, host::ServiceHost};
 use hyok_objectstorage::{HOST, InProcessKms, KmsClient, ObjectStorage, OsConfig, OsDeps};
 use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
@@ -107,10 +107,7 @@ impl Lab {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        let mut req = req.body(bytes).expect("request");
-        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
-            .expect("sign");
-        self.send(req.map(Body::from)).await
+        oci::send_signed(&self.client, &self.tenancy, req.body(bytes).expect("request")).await
     }
 
     /// PUT an object as the `oci` CLI does: only `date (request-target) host` signed.
@@ -144,15 +141,12 @@ impl Lab {
             b = b.header(*k, *v);
         }
         let mut req = b.body(Bytes::new()).expect("request");
-        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
-            .expect("sign");
+        oci::sign(&mut req, &self.tenancy);
         self.client.send(req.map(Body::from)).await.map_err(|e| e.to_string())
     }
 
     pub async fn send(&self, req: Request<Body>) -> Reply {
-        let resp = self.client.send(req).await.expect("send");
-        let json = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
-        Reply { status: resp.status(), headers: resp.headers().clone(), body: resp.body().clone(), json }
+        oci::send(&self.client, req).await
     }
 
     /// Create a bucket, with a KMS key when given; asserts success.
@@ -190,29 +184,8 @@ pub fn obj_path(bucket: &str, name: &str) -> String {
     format!("/n/{NS}/b/{bucket}/o/{enc}")
 }
 
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub body: Bytes,
-    pub json: Value,
-}
-
-impl Reply {
-    /// Assert an OCI error with `status`, `code` and a message containing `needle`.
-    #[track_caller]
-    pub fn assert_error(&self, status: StatusCode, code: &str, needle: &str) {
-        assert_eq!(self.status, status, "{:?}", self.json);
-        assert_eq!(self.json["code"], code, "{:?}", self.json);
-        let msg = self.json["message"].as_str().unwrap_or_default();
-        assert!(msg.contains(needle), "message {msg:?} should contain {needle:?}");
-        assert!(self.headers.contains_key("opc-request-id"), "opc-request-id missing");
-    }
-
-    pub fn header(&self, name: &str) -> &str {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
-    }
-}
+use hyok_test_support::oci;
+pub use hyok_test_support::oci::Reply;
 
 /// Deterministic test data.
 pub fn pattern(len: usize, seed: u8) -> Bytes {

@@ -11,7 +11,7 @@ use axum::{
 };
 use http::{HeaderMap, StatusCode};
 use hyok_oci_rest::{
-    ListParams, ListShape, OciError, OciJson, OciPath, OciQuery, Sort,
+    ListParams, ListShape, OciJson, OciPath, OciQuery, Sort,
     conventions::{LifecycleState, OciResponse, OciResult},
     extract::{not_modelled, unknown_path},
     retry, signing,
@@ -23,11 +23,7 @@ use serde::Deserialize;
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
     /// Filter.
-    pub compartment_id: Option<String>,
-    /// Filter.
     pub name: Option<String>,
-    /// Filter.
-    pub lifecycle_state: Option<String>,
     /// Filter (CA bundles).
     pub ca_bundle_id: Option<String>,
     /// Filter (certificates).
@@ -35,16 +31,6 @@ pub struct ListQuery {
     /// `sortBy` (`NAME` or `TIMECREATED`), `sortOrder`, `limit`, `page`.
     #[serde(flatten)]
     pub list: ListParams,
-}
-
-fn state_filter(q: &ListQuery) -> OciResult<Option<LifecycleState>> {
-    q.lifecycle_state
-        .as_deref()
-        .map(|s| {
-            serde_json::from_value::<LifecycleState>(serde_json::Value::String(s.to_string()))
-                .map_err(|_| OciError::invalid_parameter(format!("lifecycleState {s:?} is not valid")))
-        })
-        .transpose()
 }
 
 /// A row of a list: its time key is the creation sequence (zero-padded so it sorts as text),
@@ -66,7 +52,7 @@ async fn list_ca_bundles_h(
     State(s): State<CertificatesService>,
     OciQuery(q): OciQuery<ListQuery>,
 ) -> OciResult<OciResponse> {
-    let state = state_filter(&q)?;
+    let state = LifecycleState::filter(q.list.lifecycle_state.as_deref())?;
     let rows: Vec<Row<CaBundle>> = s
         .inner
         .bundles
@@ -74,7 +60,7 @@ async fn list_ca_bundles_h(
         .values()
         .filter(|b| {
             let b = &b.resource;
-            q.compartment_id.as_deref().is_none_or(|c| c == b.compartment_id)
+            q.list.compartment_id.as_deref().is_none_or(|c| c == b.compartment_id)
                 && q.name.as_deref().is_none_or(|n| n == b.name)
                 && q.ca_bundle_id.as_deref().is_none_or(|i| i == b.id)
                 && state.is_none_or(|st| st == b.lifecycle_state)
@@ -109,7 +95,7 @@ async fn list_certificates_h(
     State(s): State<CertificatesService>,
     OciQuery(q): OciQuery<ListQuery>,
 ) -> OciResult<OciResponse> {
-    let state = state_filter(&q)?;
+    let state = LifecycleState::filter(q.list.lifecycle_state.as_deref())?;
     let rows: Vec<Row<Certificate>> = s
         .inner
         .certs
@@ -117,7 +103,7 @@ async fn list_certificates_h(
         .values()
         .filter(|c| {
             let c = &c.resource;
-            q.compartment_id.as_deref().is_none_or(|x| x == c.compartment_id)
+            q.list.compartment_id.as_deref().is_none_or(|x| x == c.compartment_id)
                 && q.name.as_deref().is_none_or(|n| n == c.name)
                 && q.certificate_id.as_deref().is_none_or(|i| i == c.id)
                 && state.is_none_or(|st| st == c.lifecycle_state)

@@ -68,6 +68,26 @@ pub(super) struct Meta {
     time_updated: Option<String>,
 }
 
+impl Meta {
+    /// Apply an update's display name and tags; an absent field keeps the current value.
+    pub(super) fn apply(
+        &mut self,
+        display_name: Option<String>,
+        freeform_tags: Option<BTreeMap<String, String>>,
+        defined_tags: Option<BTreeMap<String, Value>>,
+    ) {
+        if let Some(n) = display_name {
+            self.display_name = Some(n);
+        }
+        if let Some(f) = freeform_tags {
+            self.freeform_tags = f;
+        }
+        if let Some(t) = defined_tags {
+            self.defined_tags = t;
+        }
+    }
+}
+
 pub(super) struct Inner {
     pub(super) config: DnsConfig,
     pub(super) dns: DnsModel,

@@ -54,17 +54,7 @@ impl DnsApi {
         }
         let touched = d.display_name.is_some() || d.freeform_tags.is_some() || d.defined_tags.is_some();
         if touched || views.is_some() {
-            self.update_meta(id, |m| {
-                if let Some(n) = d.display_name {
-                    m.display_name = Some(n);
-                }
-                if let Some(f) = d.freeform_tags {
-                    m.freeform_tags = f;
-                }
-                if let Some(t) = d.defined_tags {
-                    m.defined_tags = t;
-                }
-            });
+            self.update_meta(id, |m| m.apply(d.display_name, d.freeform_tags, d.defined_tags));
             self.pass_through(id, LifecycleState::Updating);
         }
         self.get_resolver(id)

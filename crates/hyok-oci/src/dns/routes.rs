@@ -31,10 +31,6 @@ use serde_json::Value;
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListQuery {
-    /// Required.
-    pub compartment_id: Option<String>,
-    /// Exact display name (views, resolvers).
-    pub display_name: Option<String>,
     /// Exact id.
     pub id: Option<String>,
     /// Exact zone name.
@@ -47,8 +43,6 @@ pub struct ListQuery {
     pub view_id: Option<String>,
     /// `PRIVATE` or `GLOBAL`.
     pub scope: Option<String>,
-    /// State filter.
-    pub lifecycle_state: Option<String>,
     /// `sortBy` (`timeCreated`, or `displayName` / `name` for zones), `sortOrder`, `limit`, `page`.
     #[serde(flatten)]
     pub list: ListParams,
@@ -119,8 +113,8 @@ struct ListFilter {
 impl ListFilter {
     fn of(api: &DnsApi, q: &ListQuery) -> OciResult<Self> {
         Ok(Self {
-            compartment: check_compartment(&api.inner.config.compartments, &q.compartment_id)?.to_string(),
-            state: lifecycle_filter(q.lifecycle_state.as_deref(), &DNS_STATES)?,
+            compartment: check_compartment(&api.inner.config.compartments, &q.list.compartment_id)?.to_string(),
+            state: lifecycle_filter(q.list.lifecycle_state.as_deref(), &DNS_STATES)?,
             global: check_scope(q.scope.as_deref())? == Some(false),
         })
     }
@@ -145,7 +139,7 @@ impl ListFilter {
             .filter(|r| {
                 let n = r.named();
                 self.compartment == n.compartment_id
-                    && q.display_name.as_deref().is_none_or(|d| d == n.display_name)
+                    && q.list.display_name.as_deref().is_none_or(|d| d == n.display_name)
                     && q.id.as_deref().is_none_or(|i| i == n.id)
                     && self.state_ok(n.state)
             })

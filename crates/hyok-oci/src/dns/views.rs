@@ -31,10 +31,8 @@ impl DnsApi {
         };
         let v = self.inner.dns.create_view(&name, compartment, false);
         if d.freeform_tags.is_some() || d.defined_tags.is_some() {
-            self.update_meta(&v.id, |m| {
-                m.freeform_tags = d.freeform_tags.unwrap_or_default();
-                m.defined_tags = d.defined_tags.unwrap_or_default();
-            });
+            // A new resource: its meta is empty, so this sets both tag maps.
+            self.update_meta(&v.id, |m| m.apply(None, d.freeform_tags, d.defined_tags));
         }
         tracing::info!(view = %v.display_name, id = %v.id, "DNS view created through the API");
         Ok(self.view_resource(&v))
@@ -53,17 +51,7 @@ impl DnsApi {
         let _g = self.gate();
         let current = self.get_view(id)?;
         check_if_match(headers, &etag_of(&current))?;
-        self.update_meta(id, |m| {
-            if let Some(n) = d.display_name {
-                m.display_name = Some(n);
-            }
-            if let Some(f) = d.freeform_tags {
-                m.freeform_tags = f;
-            }
-            if let Some(t) = d.defined_tags {
-                m.defined_tags = t;
-            }
-        });
+        self.update_meta(id, |m| m.apply(d.display_name, d.freeform_tags, d.defined_tags));
         self.get_view(id)
     }
 

@@ -105,10 +105,8 @@ impl DnsApi {
         let z = self.inner.dns.create_zone(&name, &view_id, &compartment).map_err(dns_error)?;
         self.pass_through(&z.id, LifecycleState::Creating);
         if d.freeform_tags.is_some() || d.defined_tags.is_some() {
-            self.update_meta(&z.id, |m| {
-                m.freeform_tags = d.freeform_tags.unwrap_or_default();
-                m.defined_tags = d.defined_tags.unwrap_or_default();
-            });
+            // A new resource: its meta is empty, so this sets both tag maps.
+            self.update_meta(&z.id, |m| m.apply(None, d.freeform_tags, d.defined_tags));
         }
         tracing::info!(zone = %z.name, view = %view.display_name, "private zone created through the DNS API");
         Ok(self.zone_resource(&z))

@@ -41,12 +41,12 @@ async fn ca_bundle_is_created_and_becomes_active() {
     // A stale if-match is refused; the current etag (from GET) deletes it.
     let mut req = lab.request(Method::DELETE, &format!("/caBundles/{id}"), None);
     req.headers_mut().insert("if-match", http::HeaderValue::from_static("stale"));
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     lab.send(req).await.assert_error(StatusCode::PRECONDITION_FAILED, "NoEtagMatch", "if-match");
     let etag = lab.call(Method::GET, &format!("/caBundles/{id}"), None).await.headers["etag"].clone();
     let mut req = lab.request(Method::DELETE, &format!("/caBundles/{id}"), None);
     req.headers_mut().insert("if-match", etag);
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     let r = lab.send(req).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = lab.call(Method::GET, &format!("/caBundles?compartmentId={}", lab.tenancy.compartment_id), None).await;
@@ -92,7 +92,7 @@ async fn ca_bundle_errors() {
     // Syntax error in JSON.
     let mut req = lab.request(Method::POST, "/caBundles", None);
     *req.body_mut() = bytes::Bytes::from_static(b"{\"name\":");
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     lab.send(req).await.assert_error(StatusCode::BAD_REQUEST, "CannotParseRequest", "not valid JSON");
 }
 
@@ -185,42 +185,31 @@ async fn ecdsa_certificate_is_recorded_as_ecdsa_p256() {
     assert!(!mat.key_algorithm.is_rsa(), "the gateway refuses it, not this service");
 }
 
+/// Each import `(name, certificatePem, certChainPem, privateKeyPem, needle)` is refused as
+/// `InvalidParameter` with a message containing `needle`.
+async fn assert_imports_refused(lab: &Lab, cases: &[(&str, &str, &str, &str, &str)]) {
+    for &(name, cert, chain, key, needle) in cases {
+        let r = lab.call(Method::POST, "/certificates", Some(&import_body(lab, name, cert, chain, key))).await;
+        r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", needle);
+    }
+}
+
 #[tokio::test]
 async fn mismatched_key_is_refused() {
     let lab = Lab::start().await;
     let a = pki::ec_chain("a.lab");
     let b = pki::ec_chain("b.lab");
-    let r =
-        lab.call(Method::POST, "/certificates", Some(&import_body(&lab, "mismatch", &a.cert, &a.chain, &b.key))).await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "privateKeyPem does not match certificatePem");
-    let r = lab
-        .call(
-            Method::POST,
-            "/certificates",
-            Some(&import_body(
-                &lab,
-                "mismatch",
-                &a.cert,
-                &a.chain,
-                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-            )),
-        )
-        .await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "privateKeyPem");
-    let r = lab
-        .call(
-            Method::POST,
-            "/certificates",
-            Some(&import_body(
-                &lab,
-                "mismatch",
-                &a.cert,
-                &a.chain,
-                "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
-            )),
-        )
-        .await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "encrypted");
+    let garbage = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    assert_imports_refused(
+        &lab,
+        &[
+            ("mismatch", &a.cert, &a.chain, &b.key, "privateKeyPem does not match certificatePem"),
+            ("mismatch", &a.cert, &a.chain, garbage, "privateKeyPem"),
+            ("mismatch", &a.cert, &a.chain, encrypted, "encrypted"),
+        ],
+    )
+    .await;
     assert!(lab.call(Method::GET, "/certificates", None).await.json["items"].as_array().expect("items").is_empty());
 }
 
@@ -229,30 +218,33 @@ async fn broken_chain_is_refused() {
     let lab = Lab::start().await;
     let a = pki::ec_chain("a.lab");
     let b = pki::ec_chain("b.lab");
-    let r =
-        lab.call(Method::POST, "/certificates", Some(&import_body(&lab, "broken", &a.cert, &b.chain, &a.key))).await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "broken chain");
     // A chain certificate with the right name but another key: the signature check catches it.
     let fake_root = pki::ca("a.lab root", rcgen::KeyPair::generate().expect("k"), None);
-    let r = lab
-        .call(Method::POST, "/certificates", Some(&import_body(&lab, "forged", &a.cert, &fake_root.pem, &a.key)))
-        .await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "signature of certificatePem does not verify");
-    // A leaf in place of the chain is not a CA.
-    let r =
-        lab.call(Method::POST, "/certificates", Some(&import_body(&lab, "leafchain", &a.cert, &a.cert, &a.key))).await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "broken chain");
+    assert_imports_refused(
+        &lab,
+        &[
+            ("broken", &a.cert, &b.chain, &a.key, "broken chain"),
+            ("forged", &a.cert, &fake_root.pem, &a.key, "signature of certificatePem does not verify"),
+            // A leaf in place of the chain is not a CA.
+            ("leafchain", &a.cert, &a.cert, &a.key, "broken chain"),
+        ],
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn bad_certificate_pem_and_config_are_refused() {
     let lab = Lab::start().await;
     let a = pki::ec_chain("a.lab");
-    let r = lab.call(Method::POST, "/certificates", Some(&import_body(&lab, "bad", "hello", &a.chain, &a.key))).await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "certificatePem contains no PEM certificate");
     let two = format!("{}{}", a.cert, a.chain);
-    let r = lab.call(Method::POST, "/certificates", Some(&import_body(&lab, "bad", &two, &a.chain, &a.key))).await;
-    r.assert_error(StatusCode::BAD_REQUEST, "InvalidParameter", "exactly one certificate");
+    assert_imports_refused(
+        &lab,
+        &[
+            ("bad", "hello", &a.chain, &a.key, "certificatePem contains no PEM certificate"),
+            ("bad", &two, &a.chain, &a.key, "exactly one certificate"),
+        ],
+    )
+    .await;
     let mut body = import_body(&lab, "bad", &a.cert, &a.chain, &a.key);
     body["certificateConfig"]["configType"] = json!("ISSUED_BY_INTERNAL_CA");
     lab.call(Method::POST, "/certificates", Some(&body)).await.assert_error(

@@ -4,28 +4,11 @@
 use crate::{pki, support::Lab};
 use hyok_oci::{CertificatesConfig, KeyAlgorithm};
 use hyok_oci_rest::tenancy::CliEndpoint;
-use std::{path::PathBuf, process::Command, time::Duration};
-
-pub fn find_cli() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("OCI_CLI") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from("/work/venv-oci/bin/oci");
-    if venv.exists() {
-        return Some(venv);
-    }
-    let ok = Command::new("oci").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    ok.then(|| PathBuf::from("oci"))
-}
+use hyok_test_support::oci_cli;
 
 #[tokio::test]
 async fn official_cli_creates_a_ca_bundle_and_imports_a_certificate() {
-    let Some(cli) = find_cli() else {
-        eprintln!(
-            "SKIPPED: the oci CLI is not installed (python3 -m venv /work/venv-oci && /work/venv-oci/bin/pip install oci-cli)"
-        );
-        return;
-    };
+    let Some(cli) = oci_cli::cli_or_skip() else { return };
     // A fixed port when asked (OCI_LAB_CLI_PORT), an ephemeral one otherwise; the CLI gets it via --endpoint.
     let addr = format!("127.0.0.1:{}", std::env::var("OCI_LAB_CLI_PORT").unwrap_or_else(|_| "0".into()));
     let lab = Lab::start_on(&addr, |t| CertificatesConfig {
@@ -58,24 +41,12 @@ async fn official_cli_creates_a_ca_bundle_and_imports_a_certificate() {
     ] {
         std::fs::write(import.join(f), text).expect("write");
     }
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oci-cli/run.sh");
-    let out = tokio::time::timeout(
-        Duration::from_secs(300),
-        tokio::process::Command::new("bash").arg(&script).env("OCI_CLI", &cli).env("OCI_LAB_DIR", &dir).output(),
-    )
-    .await
-    .expect("CLI run within 5 minutes")
-    .expect("run script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "run.sh failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("CLI OK"), "{stdout}");
-    eprintln!("run.sh stdout:\n{stdout}\nrun.sh stderr:\n{stderr}");
+    let out = oci_cli::run_script("run.sh", &cli, &dir, &[]).await;
     // The key file is written 0600 with its label, so the CLI has nothing to warn about.
-    assert!(!stderr.contains("Permissions on"), "{stderr}");
-    assert!(!stderr.to_ascii_lowercase().contains("label"), "{stderr}");
+    assert!(!out.stderr.contains("Permissions on"), "{}", out.stderr);
+    assert!(!out.stderr.to_ascii_lowercase().contains("label"), "{}", out.stderr);
     // What the CLI created is visible in-process.
-    let cert_id = stdout.lines().find_map(|l| l.strip_prefix("certificate=")).expect("certificate id line").trim();
+    let cert_id = out.value("certificate");
     let mat = lab.service.tls_material(cert_id).expect("imported certificate is ACTIVE");
     assert_eq!(mat.key_algorithm, KeyAlgorithm::Rsa2048);
     assert_eq!(mat.key_pem, m.key);

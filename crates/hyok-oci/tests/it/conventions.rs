@@ -16,7 +16,7 @@ async fn retry_token_replays_same_body_and_rejects_a_different_one() {
             Some(&json!({"name": name, "compartmentId": c, "caBundlePem": lab.ca.cert_pem()})),
         );
         req.headers_mut().insert("opc-retry-token", HeaderValue::from_str(token).expect("token"));
-        hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+        hyok_test_support::oci::sign(&mut req, &lab.tenancy);
         lab.send(req)
     };
     let first = send("retry-me", "tok-1").await;

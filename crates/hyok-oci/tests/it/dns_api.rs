@@ -8,7 +8,7 @@ use hyok_dns_server::DnsServer;
 use hyok_oci::DnsConfig;
 use hyok_oci_rest::tenancy::CliEndpoint;
 use serde_json::{Value, json};
-use std::{net::Ipv4Addr, path::PathBuf, time::Duration};
+use std::{net::Ipv4Addr, time::Duration};
 
 /// The resource once the DNS API's lifecycle delay has passed: states are computed when read,
 /// so moving the World's manual clock on is enough.
@@ -50,7 +50,7 @@ async fn views_zones_and_records_crud() {
             Some(&json!({"compartmentId": c, "displayName": "spoke-b-view"})),
         );
         req.headers_mut().insert("opc-retry-token", http::HeaderValue::from_static("view-token-1"));
-        hyok_oci_rest::sign_request(&mut req, w.tenancy.api_key.private_key(), &w.tenancy.key_id()).expect("sign");
+        hyok_test_support::oci::sign(&mut req, &w.tenancy);
         req
     };
     let r = w.send(create_view()).await;
@@ -451,12 +451,7 @@ async fn view_and_resolver_lists_filter_sort_and_page() {
 /// The official `oci` CLI against both routers (skipped when the CLI is not installed).
 #[tokio::test]
 async fn official_cli_updates_security_list_and_private_dns() {
-    let Some(cli) = crate::cli::find_cli() else {
-        eprintln!(
-            "SKIPPED: the oci CLI is not installed (python3 -m venv /work/venv-oci && /work/venv-oci/bin/pip install oci-cli)"
-        );
-        return;
-    };
+    let Some(cli) = hyok_test_support::oci_cli::cli_or_skip() else { return };
     let w = World::start_with(hyok_core::Clock::system()).await;
     let tmp = tempfile::TempDir::new().expect("temp dir");
     let dir = tmp.path().to_path_buf();
@@ -467,34 +462,20 @@ async fn official_cli_updates_security_list_and_private_dns() {
         CliEndpoint { name: "dns".into(), url: format!("https://127.0.0.1:{}", w.dns_server.local_addr.port()) },
     ];
     hyok_oci_rest::write_cli_config(&dir, &w.tenancy, Some(&ca_path), &endpoints).expect("config");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/oci-cli/network_dns.sh");
     let (client, gw) = (crate::network::ip("172.16.1.104"), crate::network::ip("172.16.1.103"));
     assert!(w.net.check_tcp(client, gw, 443).is_err());
-    let out = tokio::time::timeout(
-        Duration::from_secs(300),
-        tokio::process::Command::new("bash")
-            .arg(&script)
-            .env("OCI_CLI", &cli)
-            .env("OCI_LAB_DIR", &dir)
-            .env("OCI_LAB_SPOKE_VCN_ID", &w.spoke_vcn)
-            .env("OCI_LAB_SPOKE_SECURITY_LIST_ID", &w.spoke_list)
-            .env("OCI_LAB_SPOKE_RESOLVER_ID", &w.spoke_resolver)
-            .env("OCI_LAB_HUB_VIEW_ID", &w.hub_view)
-            .output(),
-    )
-    .await
-    .expect("CLI run within 5 minutes")
-    .expect("run script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "network_dns.sh failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    assert!(stdout.contains("CLI OK"), "{stdout}");
-    eprintln!("network_dns.sh stdout:\n{stdout}\nstderr:\n{stderr}");
+    let env = [
+        ("OCI_LAB_SPOKE_VCN_ID", w.spoke_vcn.as_str()),
+        ("OCI_LAB_SPOKE_SECURITY_LIST_ID", &w.spoke_list),
+        ("OCI_LAB_SPOKE_RESOLVER_ID", &w.spoke_resolver),
+        ("OCI_LAB_HUB_VIEW_ID", &w.hub_view),
+    ];
+    let out = hyok_test_support::oci_cli::run_script("network_dns.sh", &cli, &dir, &env).await;
     // What the CLI changed is live in the models.
     w.net.check_tcp(client, gw, 443).expect("Task 5 rule added by the CLI");
     let ans = w.dns.resolve(&w.spoke_resolver, "ctm1.oci-thales.lab", "A").expect("resolve");
     assert_eq!(ans.first_ipv4(), Some("10.222.10.21".parse().expect("ip")));
-    let view_id = stdout.lines().find_map(|l| l.strip_prefix("view=")).expect("view line").trim();
+    let view_id = out.value("view");
     let zone = w.dns.zones().into_iter().find(|z| z.view_id == view_id).expect("zone created by the CLI");
     assert!(zone.records.iter().any(|r| r.domain == format!("gw.{}", zone.name) && r.rdata == "172.16.1.103"));
 }

@@ -14,6 +14,7 @@ use hyok_dns::{DnsModel, RecordData, model::RecordOp};
 use hyok_netsim::NetworkModel;
 use hyok_oci::{DnsApi, DnsConfig, NetworkApi, NetworkConfig, dns, network};
 use hyok_oci_rest::{KeyStore, SignatureVerifier, Tenancy};
+use hyok_test_support::oci;
 use serde_json::{Value, json};
 use std::{net::Ipv4Addr, sync::Arc};
 use tokio_util::sync::CancellationToken;
@@ -152,14 +153,11 @@ impl World {
     }
 
     pub fn request(&self, method: Method, url: &str, body: Option<&Value>) -> Request<Bytes> {
-        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("json"))).unwrap_or_default();
-        Request::builder().method(method).uri(url).body(bytes).expect("request")
+        oci::json_request(method, url, body)
     }
 
     pub async fn send(&self, req: Request<Bytes>) -> Reply {
-        let resp = self.client.send(req.map(Body::from)).await.expect("send");
-        let json = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
-        Reply { status: resp.status(), headers: resp.headers().clone(), json }
+        oci::send(&self.client, req.map(Body::from)).await
     }
 
     /// Sign and send, optionally with `if-match`.
@@ -168,9 +166,7 @@ impl World {
         if let Some(e) = if_match {
             req.headers_mut().insert("if-match", HeaderValue::from_str(e).expect("etag"));
         }
-        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
-            .expect("sign");
-        self.send(req).await
+        oci::send_signed(&self.client, &self.tenancy, req).await
     }
 
     /// A Networking API call.

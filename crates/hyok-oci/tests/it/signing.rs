@@ -59,7 +59,7 @@ async fn wrong_private_key_for_a_registered_key_id_is_refused() {
 async fn tampered_body_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::POST, "/caBundles", Some(&bundle_body(&lab, "aaaa")));
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     // Same length, different bytes: only the hash can tell.
     let tampered = serde_json::to_vec(&bundle_body(&lab, "bbbb")).expect("json");
     assert_eq!(tampered.len(), req.body().len());
@@ -72,7 +72,7 @@ async fn tampered_body_is_refused() {
 async fn tampered_path_is_refused() {
     let lab = Lab::start().await;
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     *req.uri_mut() = crate::support::url("/certificates").parse().expect("uri");
     lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "bad signature");
 }
@@ -83,51 +83,40 @@ async fn stale_date_is_refused() {
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
     let stale = time::OffsetDateTime::now_utc() - time::Duration::minutes(6);
     req.headers_mut().insert("date", HeaderValue::from_str(&signing::http_date(stale)).expect("date"));
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     lab.send(req).await.assert_error(StatusCode::UNAUTHORIZED, "NotAuthenticated", "clock skew");
 
     // Four minutes is inside the window.
     let mut req = lab.request(Method::GET, &list_path(&lab), None);
     let recent = time::OffsetDateTime::now_utc() - time::Duration::minutes(4);
     req.headers_mut().insert("date", HeaderValue::from_str(&signing::http_date(recent)).expect("date"));
-    hyok_oci_rest::sign_request(&mut req, lab.tenancy.api_key.private_key(), &lab.tenancy.key_id()).expect("sign");
+    hyok_test_support::oci::sign(&mut req, &lab.tenancy);
     assert_eq!(lab.send(req).await.status, StatusCode::OK);
+}
+
+/// `req` signed by the lab user over `headers` only is refused for leaving out `missing`.
+async fn assert_refused_signed_over(lab: &Lab, mut req: Request<Bytes>, headers: &[&str], missing: &str) {
+    let key = lab.tenancy.api_key.private_key();
+    hyok_oci_rest::signing::sign_request_with(&mut req, key, &lab.tenancy.key_id(), headers).expect("sign");
+    lab.send(req).await.assert_error(
+        StatusCode::UNAUTHORIZED,
+        "NotAuthenticated",
+        &format!("missing required signed header \"{missing}\""),
+    );
 }
 
 #[tokio::test]
 async fn post_without_body_headers_is_refused() {
     let lab = Lab::start().await;
-    let mut req = lab.request(Method::POST, "/caBundles", Some(&bundle_body(&lab, "nobodyhdr")));
-    hyok_oci_rest::signing::sign_request_with(
-        &mut req,
-        lab.tenancy.api_key.private_key(),
-        &lab.tenancy.key_id(),
-        &["date", "(request-target)", "host"],
-    )
-    .expect("sign");
-    lab.send(req).await.assert_error(
-        StatusCode::UNAUTHORIZED,
-        "NotAuthenticated",
-        "missing required signed header \"content-length\"",
-    );
+    let req = lab.request(Method::POST, "/caBundles", Some(&bundle_body(&lab, "nobodyhdr")));
+    assert_refused_signed_over(&lab, req, &["date", "(request-target)", "host"], "content-length").await;
 }
 
 #[tokio::test]
 async fn get_without_host_in_signature_is_refused() {
     let lab = Lab::start().await;
-    let mut req = lab.request(Method::GET, &list_path(&lab), None);
-    hyok_oci_rest::signing::sign_request_with(
-        &mut req,
-        lab.tenancy.api_key.private_key(),
-        &lab.tenancy.key_id(),
-        &["date", "(request-target)"],
-    )
-    .expect("sign");
-    lab.send(req).await.assert_error(
-        StatusCode::UNAUTHORIZED,
-        "NotAuthenticated",
-        "missing required signed header \"host\"",
-    );
+    let req = lab.request(Method::GET, &list_path(&lab), None);
+    assert_refused_signed_over(&lab, req, &["date", "(request-target)"], "host").await;
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use bytes::Bytes;
-use http::{HeaderMap, Method, Request, StatusCode};
+use http::{Method, Request};
 use hyok_core::{
     client::{HttpClient, StaticDial},
     pki::LabCa,
@@ -10,6 +10,8 @@ use hyok_core::{
 };
 use hyok_oci::{CertificatesConfig, CertificatesService, certificates};
 use hyok_oci_rest::{ApiKey, KeyStore, SignatureVerifier, Tenancy};
+use hyok_test_support::oci;
+pub use hyok_test_support::oci::Reply;
 use serde_json::Value;
 use std::sync::{Arc, OnceLock};
 use tokio_util::sync::CancellationToken;
@@ -75,44 +77,15 @@ impl Lab {
     }
 
     pub fn request(&self, method: Method, path: &str, body: Option<&Value>) -> Request<Bytes> {
-        let bytes = body.map(|b| Bytes::from(serde_json::to_vec(b).expect("json"))).unwrap_or_default();
-        Request::builder().method(method).uri(url(path)).body(bytes).expect("request")
+        oci::json_request(method, &url(path), body)
     }
 
     /// Sign with the lab user's key and send.
     pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
-        let mut req = self.request(method, path, body);
-        hyok_oci_rest::sign_request(&mut req, self.tenancy.api_key.private_key(), &self.tenancy.key_id())
-            .expect("sign");
-        self.send(req).await
+        oci::send_signed(&self.client, &self.tenancy, self.request(method, path, body)).await
     }
 
     pub async fn send(&self, req: Request<Bytes>) -> Reply {
-        let resp = self.client.send(req.map(Body::from)).await.expect("send");
-        let json = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
-        Reply { status: resp.status(), headers: resp.headers().clone(), json }
-    }
-}
-
-#[derive(Debug)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
-}
-
-impl Reply {
-    /// Assert an OCI error with `status`, `code` and a message containing `needle`.
-    #[track_caller]
-    pub fn assert_error(&self, status: StatusCode, code: &str, needle: &str) {
-        assert_eq!(self.status, status, "{:?}", self.json);
-        assert_eq!(self.json["code"], code, "{:?}", self.json);
-        let msg = self.json["message"].as_str().unwrap_or_default();
-        assert!(msg.contains(needle), "message {msg:?} should contain {needle:?}");
-        assert!(self.headers.contains_key("opc-request-id"), "opc-request-id missing");
-    }
-
-    pub fn id(&self) -> String {
-        self.json["id"].as_str().expect("id").to_string()
+        oci::send(&self.client, req.map(Body::from)).await
     }
 }
