@@ -27,7 +27,7 @@ docker-build:
 # Run the whole lab in Docker, ports published on 127.0.0.1, lab dir in ./.hyok-lab-docker.
 docker-run:
     mkdir -p .hyok-lab-docker
-    docker run --rm -v "$PWD/.hyok-lab-docker:/lab" -p 127.0.0.1:17400-17416:17400-17416 -p 127.0.0.1:17452-17457:17452-17457 -p 127.0.0.1:17452-17457:17452-17457/udp -p 127.0.0.1:17500-17509:17500-17509 hyok-lab:dev
+    docker run --rm -v "$PWD/.hyok-lab-docker:/lab" -p 127.0.0.1:17400-17416:17400-17416 -p 127.0.0.1:17451:17451 -p 127.0.0.1:17452-17457:17452-17457 -p 127.0.0.1:17452-17457:17452-17457/udp -p 127.0.0.1:17500-17509:17500-17509 hyok-lab:dev
 
 # Tests that need a Docker engine and the image.
 test-docker: docker-build

@@ -30,6 +30,7 @@ wr=$("$OCI" api-gateway gateway create "${common[@]}" --compartment-id "$OCI_LAB
 expect "$wr" data.status SUCCEEDED "gateway work request"
 expect "$wr" data.operation-type CREATE_GATEWAY "operation type"
 gateway_id=$(printf '%s' "$wr" | field data.resources.0.identifier)
+gateway_wr=$(printf '%s' "$wr" | field data.id)
 echo "gateway=$gateway_id"
 
 echo "+ oci api-gateway gateway get"
@@ -67,5 +68,12 @@ list=$("$OCI" api-gateway deployment list "${common[@]}" --compartment-id "$OCI_
   --gateway-id "$gateway_id" --all)
 "$PY" -c 'import json,sys; items=json.load(sys.stdin)["data"]["items"]; sys.exit(0 if [i["id"] for i in items]==[sys.argv[1]] else 1)' "$deployment_id" <<<"$list" \
   || fail "deployment list: $list"
+
+echo "+ oci api-gateway work-request list"
+wrs=$("$OCI" api-gateway work-request list "${common[@]}" --compartment-id "$OCI_LAB_COMPARTMENT_ID" \
+  --resource-id "$gateway_id" --all)
+expect "$wrs" data.items.0.work-request-id "$gateway_wr" "work request list (WorkRequestSummary.workRequestId)"
+expect "$wrs" data.items.0.operation-type CREATE_GATEWAY "work request operation"
+expect "$wrs" data.items.0.status SUCCEEDED "work request status"
 
 echo "CLI OK"

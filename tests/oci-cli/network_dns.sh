@@ -29,6 +29,27 @@ echo "+ oci network vcn get"
 vcn=$("$OCI" network vcn get "${net[@]}" --vcn-id "$VCN")
 expect "$vcn" data.lifecycle-state AVAILABLE "vcn get"
 expect "$vcn" data.default-security-list-id "$SL" "default security list"
+rt=$(printf '%s' "$vcn" | field data.default-route-table-id)
+case "$rt" in ocid1.routetable.*) ;; *) fail "vcn default-route-table-id: $vcn" ;; esac
+case "$(printf '%s' "$vcn" | field data.default-dhcp-options-id)" in
+  ocid1.dhcpoptions.*) ;; *) fail "vcn default-dhcp-options-id: $vcn" ;;
+esac
+
+echo "+ oci network subnet list (Subnet.routeTableId and virtualRouterMac are required)"
+subnets=$("$OCI" network subnet list "${net[@]}" -c "$OCI_LAB_COMPARTMENT_ID" --vcn-id "$VCN" --all)
+expect "$subnets" data.0.route-table-id "$rt" "subnet route table"
+expect_in "$(printf '%s' "$subnets" | field data.0.virtual-router-mac)" '^00:00:17:' "the virtual router MAC"
+
+echo "+ oci network route-table get (not modelled)"
+must_fail "route-table get" "$OCI" network route-table get "${net[@]}" --rt-id "$rt"
+expect_in "$bad" "is not modelled by the lab" "the lab's reason for route tables"
+
+echo "+ oci dns resolver list (this region's VCNs only)"
+resolvers=$("$OCI" dns resolver list "${dns[@]}" -c "$OCI_LAB_COMPARTMENT_ID" --scope PRIVATE --all)
+for vcn_id in $(printf '%s' "$resolvers" | "$PY" -c 'import json,sys; print(" ".join(r["attached-vcn-id"] for r in json.load(sys.stdin)["data"]))'); do
+  "$OCI" network vcn get "${net[@]}" --vcn-id "$vcn_id" >/dev/null || fail "resolver list shows VCN $vcn_id, unknown to Networking"
+done
+expect_in "$resolvers" "$RESOLVER" "the spoke's resolver in the list"
 
 echo "+ oci network security-list get"
 sl=$("$OCI" network security-list get "${net[@]}" --security-list-id "$SL")

@@ -89,6 +89,10 @@ pub fn serve(
                         req
                     },
                 ));
+                // A head hyper cannot parse (request line, header, Content-Length, a transfer
+                // coding other than chunked) gets hyper's own empty 400 and a closed connection:
+                // it never reaches the router, so no service shape can apply. Body errors (bad
+                // chunks, a body cut short) do reach the services' extractors.
                 let mut builder = auto::Builder::new(TokioExecutor::new());
                 builder
                     .http1()

@@ -2,15 +2,13 @@
 //! operation, result), read through `GET /api/v1/audit/records` (newest first, paged).
 
 use crate::error::CtmError;
+use crate::reject::CtmQuery;
 use crate::{Ctm, util};
-use axum::{
-    Json,
-    extract::{Query, State},
-};
+use axum::{Json, extract::State};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::{
         Arc,
         atomic::{AtomicU64, Ordering},
@@ -78,7 +76,7 @@ impl AuditLog {
 /// `client_id`, `request_id` and `skip`/`limit`.
 pub(crate) async fn list(
     State(ctm): State<Arc<Ctm>>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let want = |k: &str, v: Option<&str>| q.get(k).is_none_or(|w| Some(w.as_str()) == v);

@@ -2,6 +2,7 @@
 //! grant, HS256 management JWTs with CTM's claims, and the middleware that checks them.
 
 use crate::error::CtmError;
+use crate::reject::CtmBody;
 use crate::{Ctm, CtmLabError, util};
 use axum::{
     Json, Router,
@@ -10,7 +11,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::{patch, post},
 };
-use bytes::Bytes;
 use hyok_core::unix_now;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use parking_lot::{Mutex, RwLock};
@@ -204,7 +204,7 @@ struct TokenRequest {
     connection: Option<String>,
 }
 
-async fn tokens(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, CtmError> {
+async fn tokens(State(ctm): State<Arc<Ctm>>, CtmBody(body): CtmBody) -> Result<Response, CtmError> {
     let req: TokenRequest = util::parse_json(&body)?;
     if let Some(d) = req.domain.as_deref()
         && !d.is_empty()
@@ -261,7 +261,7 @@ struct ChangePw {
     new_password: String,
 }
 
-async fn changepw(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<http::StatusCode, CtmError> {
+async fn changepw(State(ctm): State<Arc<Ctm>>, CtmBody(body): CtmBody) -> Result<http::StatusCode, CtmError> {
     let req: ChangePw = util::parse_json(&body)?;
     let auth = &ctm.auth;
     if auth.check_password(&req.username, &req.password).is_none() {

@@ -2,14 +2,14 @@
 //! certificates from uploaded CSRs, revocation. Also issues CTM's own web certificate.
 
 use crate::error::CtmError;
+use crate::reject::{CtmBody, CtmPath, CtmQuery};
 use crate::{Ctm, CtmLabError, util};
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use bytes::Bytes;
 use hyok_core::pki::IssuedCert;
 use parking_lot::RwLock;
 use rcgen::{
@@ -18,7 +18,7 @@ use rcgen::{
 };
 use serde::{Deserialize, Serialize};
 use sha2::Digest;
-use std::{collections::HashMap, net::IpAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc};
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
 /// Name of the CA a fresh CTM creates for itself.
@@ -206,10 +206,7 @@ fn ca_of<'a>(ctm: &'a Ctm, id: &str) -> Result<&'a LocalCa, CtmError> {
     }
 }
 
-async fn list_cas(
-    State(ctm): State<Arc<Ctm>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<serde_json::Value>, CtmError> {
+async fn list_cas(State(ctm): State<Arc<Ctm>>, CtmQuery(q): CtmQuery) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut items = vec![ctm.ca.root.view.clone()];
     if let Some(name) = q.get("name") {
@@ -218,7 +215,7 @@ async fn list_cas(
     Ok(util::page(items, &paging))
 }
 
-async fn get_ca(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<LocalCaView>, CtmError> {
+async fn get_ca(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<LocalCaView>, CtmError> {
     Ok(Json(ca_of(&ctm, &id)?.view.clone()))
 }
 
@@ -249,7 +246,7 @@ struct NameParts {
     OU: Option<String>,
 }
 
-async fn create_csr(body: Bytes) -> Result<Response, CtmError> {
+async fn create_csr(CtmBody(body): CtmBody) -> Result<Response, CtmError> {
     let req: CsrRequest = util::parse_json(&body)?;
     if req.cn.trim().is_empty() {
         return Err(CtmError::invalid_param("cn is required"));
@@ -335,7 +332,11 @@ fn parse_time(field: &str, s: &str) -> Result<OffsetDateTime, CtmError> {
     OffsetDateTime::parse(s, &Rfc3339).map_err(|_| CtmError::invalid_param(format!("{field} must be an RFC 3339 time")))
 }
 
-async fn issue_cert(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: Bytes) -> Result<Response, CtmError> {
+async fn issue_cert(
+    State(ctm): State<Arc<Ctm>>,
+    CtmPath(id): CtmPath<String>,
+    CtmBody(body): CtmBody,
+) -> Result<Response, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let req: IssueRequest = util::parse_json(&body)?;
     let purpose = req.purpose.as_deref().unwrap_or("server").to_string();
@@ -399,8 +400,8 @@ async fn issue_cert(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: B
 
 async fn list_certs(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<Json<serde_json::Value>, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let paging = util::paging_of(&q)?;
@@ -432,14 +433,14 @@ fn with_cert<T>(
 
 async fn get_cert(
     State(ctm): State<Arc<Ctm>>,
-    Path((id, cert)): Path<(String, String)>,
+    CtmPath((id, cert)): CtmPath<(String, String)>,
 ) -> Result<Json<IssuedView>, CtmError> {
     with_cert(&ctm, &id, &cert, |c| Ok(Json(c.clone())))
 }
 
 async fn delete_cert(
     State(ctm): State<Arc<Ctm>>,
-    Path((id, cert)): Path<(String, String)>,
+    CtmPath((id, cert)): CtmPath<(String, String)>,
 ) -> Result<http::StatusCode, CtmError> {
     let ca = ca_of(&ctm, &id)?;
     let mut g = ctm.ca.issued.write();
@@ -458,8 +459,8 @@ struct RevokeRequest {
 
 async fn revoke_cert(
     State(ctm): State<Arc<Ctm>>,
-    Path((id, cert)): Path<(String, String)>,
-    body: Bytes,
+    CtmPath((id, cert)): CtmPath<(String, String)>,
+    CtmBody(body): CtmBody,
 ) -> Result<Json<IssuedView>, CtmError> {
     let req: RevokeRequest = util::parse_json(&body)?;
     if !REASONS.contains(&req.reason.as_str()) {
@@ -480,7 +481,7 @@ async fn revoke_cert(
 
 async fn resume_cert(
     State(ctm): State<Arc<Ctm>>,
-    Path((id, cert)): Path<(String, String)>,
+    CtmPath((id, cert)): CtmPath<(String, String)>,
 ) -> Result<Json<IssuedView>, CtmError> {
     with_cert(&ctm, &id, &cert, |c| {
         if c.state != "revoked" || c.revoked_reason.as_deref() != Some("certificateHold") {

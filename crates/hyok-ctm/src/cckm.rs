@@ -2,6 +2,7 @@
 //! external (HYOK) keys and their versions, block/unblock at both levels.
 
 use crate::error::CtmError;
+use crate::reject::{CtmBody, CtmPath, CtmQuery};
 use crate::{
     Ctm,
     keys::{KeyState, LocalKey, NewKey},
@@ -10,11 +11,10 @@ use crate::{
 };
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use bytes::Bytes;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -151,7 +151,7 @@ struct TenancyRequest {
     connection: Option<String>,
 }
 
-async fn add_tenancy(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, CtmError> {
+async fn add_tenancy(State(ctm): State<Arc<Ctm>>, CtmBody(body): CtmBody) -> Result<Response, CtmError> {
     let req: TenancyRequest = util::parse_json(&body)?;
     if let Some(c) = req.connection.filter(|c| !c.is_empty()) {
         return Err(CtmError::not_found(format!("Connection {c} not found")));
@@ -178,10 +178,7 @@ async fn add_tenancy(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Respons
     Ok((http::StatusCode::CREATED, Json(t.as_ref().clone())).into_response())
 }
 
-async fn list_tenancies(
-    State(ctm): State<Arc<Ctm>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, CtmError> {
+async fn list_tenancies(State(ctm): State<Arc<Ctm>>, CtmQuery(q): CtmQuery) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut items: Vec<Tenancy> = ctm.cckm.tenancies.read().values().map(|t| t.as_ref().clone()).collect();
     items.sort_by_key(|t| t.seq);
@@ -191,12 +188,15 @@ async fn list_tenancies(
     Ok(util::page(items, &paging))
 }
 
-async fn get_tenancy(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Response, CtmError> {
+async fn get_tenancy(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Response, CtmError> {
     let t = ctm.cckm.tenancies.read().get(&id).cloned().ok_or_else(not_found)?;
     Ok(Json(t.as_ref().clone()).into_response())
 }
 
-async fn delete_tenancy(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<http::StatusCode, CtmError> {
+async fn delete_tenancy(
+    State(ctm): State<Arc<Ctm>>,
+    CtmPath(id): CtmPath<String>,
+) -> Result<http::StatusCode, CtmError> {
     let t = ctm.cckm.tenancies.read().get(&id).cloned().ok_or_else(not_found)?;
     if ctm.cckm.vaults.read().values().any(|v| v.tenancy == t.tenancy) {
         return Err(CtmError::conflict("Tenancy has external vaults"));
@@ -229,7 +229,7 @@ fn base_url(host: &str, port: u16) -> String {
     if port == 443 { format!("https://{h}") } else { format!("https://{h}:{port}") }
 }
 
-async fn create_vault(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, CtmError> {
+async fn create_vault(State(ctm): State<Arc<Ctm>>, CtmBody(body): CtmBody) -> Result<Response, CtmError> {
     let req: VaultRequest = util::parse_json(&body)?;
     if req.vault_name.trim().is_empty() {
         return Err(CtmError::invalid_param("vault_name is required"));
@@ -337,10 +337,7 @@ fn vault_view(ctm: &Ctm, v: &Vault) -> Value {
     })
 }
 
-async fn list_vaults(
-    State(ctm): State<Arc<Ctm>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, CtmError> {
+async fn list_vaults(State(ctm): State<Arc<Ctm>>, CtmQuery(q): CtmQuery) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut vs: Vec<Arc<Vault>> = ctm.cckm.vaults.read().values().cloned().collect();
     vs.sort_by_key(|v| v.seq);
@@ -357,12 +354,12 @@ async fn list_vaults(
     Ok(util::page(vs.iter().map(|v| vault_view(&ctm, v)).collect(), &paging))
 }
 
-async fn get_vault(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<Value>, CtmError> {
+async fn get_vault(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<Value>, CtmError> {
     let v = ctm.cckm.vault(&id).ok_or_else(not_found)?;
     Ok(Json(vault_view(&ctm, &v)))
 }
 
-async fn delete_vault(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<http::StatusCode, CtmError> {
+async fn delete_vault(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<http::StatusCode, CtmError> {
     let v = ctm.cckm.vault(&id).ok_or_else(not_found)?;
     if ctm.cckm.keys.read().values().any(|k| k.vault_id == v.id) {
         return Err(CtmError::conflict("Vault still has keys; delete them first"));
@@ -378,11 +375,11 @@ fn set_vault_blocked(ctm: &Ctm, id: &str, blocked: bool) -> Result<Json<Value>, 
     Ok(Json(vault_view(ctm, &v)))
 }
 
-async fn block_vault(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<Value>, CtmError> {
+async fn block_vault(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<Value>, CtmError> {
     set_vault_blocked(&ctm, &id, true)
 }
 
-async fn unblock_vault(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<Value>, CtmError> {
+async fn unblock_vault(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<Value>, CtmError> {
     set_vault_blocked(&ctm, &id, false)
 }
 
@@ -426,7 +423,7 @@ fn new_version(source: Arc<LocalKey>) -> Arc<KeyVersion> {
     Arc::new(KeyVersion { id: hyok_core::ids::uuid(), created_at: util::now(), source })
 }
 
-async fn create_key(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, CtmError> {
+async fn create_key(State(ctm): State<Arc<Ctm>>, CtmBody(body): CtmBody) -> Result<Response, CtmError> {
     let req: KeyRequest = util::parse_json(&body)?;
     if req.name.trim().is_empty() {
         return Err(CtmError::invalid_param("name is required"));
@@ -518,10 +515,7 @@ fn version_view(k: &ExtKey, v: &KeyVersion) -> Value {
     })
 }
 
-async fn list_keys(
-    State(ctm): State<Arc<Ctm>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, CtmError> {
+async fn list_keys(State(ctm): State<Arc<Ctm>>, CtmQuery(q): CtmQuery) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut ks: Vec<Arc<ExtKey>> = ctm.cckm.keys.read().values().cloned().collect();
     ks.sort_by_key(|k| k.seq);
@@ -542,12 +536,12 @@ async fn list_keys(
     Ok(util::page(ks.iter().map(|k| key_view(&ctm, k)).collect(), &paging))
 }
 
-async fn get_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<Value>, CtmError> {
+async fn get_key(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<Value>, CtmError> {
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
     Ok(Json(key_view(&ctm, &k)))
 }
 
-async fn delete_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<http::StatusCode, CtmError> {
+async fn delete_key(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<http::StatusCode, CtmError> {
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
     if k.linked.load(Ordering::Acquire) {
         return Err(CtmError::conflict(
@@ -568,18 +562,18 @@ fn set_key_blocked(ctm: &Ctm, id: &str, blocked: bool) -> Result<Json<Value>, Ct
     Ok(Json(key_view(ctm, &k)))
 }
 
-async fn block_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<Value>, CtmError> {
+async fn block_key(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<Value>, CtmError> {
     set_key_blocked(&ctm, &id, true)
 }
 
-async fn unblock_key(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>) -> Result<Json<Value>, CtmError> {
+async fn unblock_key(State(ctm): State<Arc<Ctm>>, CtmPath(id): CtmPath<String>) -> Result<Json<Value>, CtmError> {
     set_key_blocked(&ctm, &id, false)
 }
 
 async fn list_versions(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<Json<Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
@@ -589,7 +583,7 @@ async fn list_versions(
 
 async fn get_version(
     State(ctm): State<Arc<Ctm>>,
-    Path((id, vid)): Path<(String, String)>,
+    CtmPath((id, vid)): CtmPath<(String, String)>,
 ) -> Result<Json<Value>, CtmError> {
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
     let v = k.version(&vid).ok_or_else(not_found)?;
@@ -604,7 +598,11 @@ struct VersionRequest {
 }
 
 /// Rotation: a new version from a new or given local key; it becomes the current version.
-async fn add_version(State(ctm): State<Arc<Ctm>>, Path(id): Path<String>, body: Bytes) -> Result<Response, CtmError> {
+async fn add_version(
+    State(ctm): State<Arc<Ctm>>,
+    CtmPath(id): CtmPath<String>,
+    CtmBody(body): CtmBody,
+) -> Result<Response, CtmError> {
     let k = ctm.cckm.key(&id).ok_or_else(not_found)?;
     let req: VersionRequest = if body.is_empty() { VersionRequest::default() } else { util::parse_json(&body)? };
     if req.is_native == Some(true) {

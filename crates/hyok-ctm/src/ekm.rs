@@ -10,16 +10,16 @@ use crate::{
     cckm::{ExtKey, Vault},
     keys::{KeyState, Material},
     oidc::VerifiedClaims,
+    reject::{VendorBody, VendorPath},
     util,
 };
 use aes_gcm::{AeadInOut, Aes128Gcm, Aes256Gcm, aead};
 use axum::{
     Json, Router,
-    extract::{ConnectInfo, FromRequestParts, Path, State},
+    extract::{ConnectInfo, FromRequestParts, State},
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use bytes::Bytes;
 use http::StatusCode;
 use hyok_core::{HopEvent, Outcome, RequestId, events::now_ms};
 use serde::Deserialize;
@@ -240,7 +240,7 @@ fn ensure_usable(ctx: &Ctx<'_>, key: &ExtKey) -> Result<(), VErr> {
     Ok(())
 }
 
-async fn vault_metadata(State(ctm): State<Arc<Ctm>>, meta: Meta, Path(vault): Path<String>) -> Response {
+async fn vault_metadata(State(ctm): State<Arc<Ctm>>, meta: Meta, VendorPath(vault): VendorPath<String>) -> Response {
     let call = Call { op: "GetVaultMetadata", vault_id: vault, key_id: None };
     run(ctm, meta, call, |ctx| {
         let state = if ctx.vault.blocked.load(Ordering::Acquire) { "BLOCKED" } else { "ACTIVE" };
@@ -259,7 +259,11 @@ fn key_state(ctx: &Ctx<'_>, key: &ExtKey) -> &'static str {
     }
 }
 
-async fn key_metadata(State(ctm): State<Arc<Ctm>>, meta: Meta, Path((vault, key)): Path<(String, String)>) -> Response {
+async fn key_metadata(
+    State(ctm): State<Arc<Ctm>>,
+    meta: Meta,
+    VendorPath((vault, key)): VendorPath<(String, String)>,
+) -> Response {
     let call = Call { op: "GetKeyMetadata", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
         let key = ctx.key.ok_or_else(|| VErr::new(StatusCode::NOT_FOUND, BAD_KEY))?;
@@ -282,7 +286,7 @@ async fn key_metadata(State(ctm): State<Arc<Ctm>>, meta: Meta, Path((vault, key)
 async fn version_metadata(
     State(ctm): State<Arc<Ctm>>,
     meta: Meta,
-    Path((vault, key, version)): Path<(String, String, String)>,
+    VendorPath((vault, key, version)): VendorPath<(String, String, String)>,
 ) -> Response {
     let call = Call { op: "GetKeyVersionMetadata", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
@@ -345,8 +349,8 @@ fn open(m: &Material, iv: &[u8], aad: &[u8], buf: &mut [u8], tag: &[u8]) -> Resu
 async fn encrypt(
     State(ctm): State<Arc<Ctm>>,
     meta: Meta,
-    Path((vault, key)): Path<(String, String)>,
-    body: Bytes,
+    VendorPath((vault, key)): VendorPath<(String, String)>,
+    VendorBody(body): VendorBody,
 ) -> Response {
     let call = Call { op: "Encrypt", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
@@ -413,8 +417,8 @@ struct DecryptRequest {
 async fn decrypt(
     State(ctm): State<Arc<Ctm>>,
     meta: Meta,
-    Path((vault, key)): Path<(String, String)>,
-    body: Bytes,
+    VendorPath((vault, key)): VendorPath<(String, String)>,
+    VendorBody(body): VendorBody,
 ) -> Response {
     let call = Call { op: "Decrypt", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {
@@ -476,7 +480,12 @@ fn random_bytes(body: &[u8]) -> OpResult {
     Ok((StatusCode::CREATED, json!({"randomBytes": util::b64(&out), "length": req.length}), None))
 }
 
-async fn vault_random(State(ctm): State<Arc<Ctm>>, meta: Meta, Path(vault): Path<String>, body: Bytes) -> Response {
+async fn vault_random(
+    State(ctm): State<Arc<Ctm>>,
+    meta: Meta,
+    VendorPath(vault): VendorPath<String>,
+    VendorBody(body): VendorBody,
+) -> Response {
     let call = Call { op: "GenerateRandomBytes", vault_id: vault, key_id: None };
     run(ctm, meta, call, |ctx| {
         if ctx.vault.blocked.load(Ordering::Acquire) {
@@ -490,8 +499,8 @@ async fn vault_random(State(ctm): State<Arc<Ctm>>, meta: Meta, Path(vault): Path
 async fn key_random(
     State(ctm): State<Arc<Ctm>>,
     meta: Meta,
-    Path((vault, key)): Path<(String, String)>,
-    body: Bytes,
+    VendorPath((vault, key)): VendorPath<(String, String)>,
+    VendorBody(body): VendorBody,
 ) -> Response {
     let call = Call { op: "GenerateRandomBytes", vault_id: vault, key_id: Some(key) };
     run(ctm, meta, call, |ctx| {

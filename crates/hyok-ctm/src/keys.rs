@@ -2,15 +2,15 @@
 //! (as ready-to-use AES-GCM objects) and never returned.
 
 use crate::error::CtmError;
+use crate::reject::{CtmBody, CtmPath, CtmQuery};
 use crate::{Ctm, util};
 use aes_gcm::{Aes128Gcm, Aes256Gcm, KeyInit, aead::Generate};
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::State,
     response::{IntoResponse, Response},
     routing::{get, post},
 };
-use bytes::Bytes;
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use std::{
@@ -274,7 +274,7 @@ struct CreateRequest {
     meta: Option<serde_json::Value>,
 }
 
-async fn create(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, CtmError> {
+async fn create(State(ctm): State<Arc<Ctm>>, CtmBody(body): CtmBody) -> Result<Response, CtmError> {
     let req: CreateRequest = util::parse_json(&body)?;
     let alg = req.algorithm.as_deref().unwrap_or("aes");
     if !alg.eq_ignore_ascii_case("aes") {
@@ -304,10 +304,7 @@ async fn create(State(ctm): State<Arc<Ctm>>, body: Bytes) -> Result<Response, Ct
     Ok((http::StatusCode::CREATED, Json(key.view())).into_response())
 }
 
-async fn list(
-    State(ctm): State<Arc<Ctm>>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Result<Json<serde_json::Value>, CtmError> {
+async fn list(State(ctm): State<Arc<Ctm>>, CtmQuery(q): CtmQuery) -> Result<Json<serde_json::Value>, CtmError> {
     let paging = util::paging_of(&q)?;
     let mut keys: Vec<Arc<LocalKey>> = ctm.keys.by_id.read().values().cloned().collect();
     keys.sort_by_key(|k| k.seq);
@@ -331,8 +328,8 @@ fn lookup(ctm: &Ctm, id: &str, q: &HashMap<String, String>) -> Result<Arc<LocalK
 
 async fn get_one(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<Response, CtmError> {
     Ok(Json(lookup(&ctm, &id, &q)?.view()).into_response())
 }
@@ -348,9 +345,9 @@ struct UpdateRequest {
 
 async fn update(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
+    CtmBody(body): CtmBody,
 ) -> Result<Response, CtmError> {
     let key = lookup(&ctm, &id, &q)?;
     let req: UpdateRequest = util::parse_json(&body)?;
@@ -383,8 +380,8 @@ async fn update(
 
 async fn delete(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<http::StatusCode, CtmError> {
     let key = lookup(&ctm, &id, &q)?;
     if key.mutable.read().undeletable {
@@ -404,9 +401,9 @@ struct ReasonRequest {
 
 async fn revoke(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
+    CtmBody(body): CtmBody,
 ) -> Result<Response, CtmError> {
     let key = lookup(&ctm, &id, &q)?;
     let req: ReasonRequest = if body.is_empty() { ReasonRequest::default() } else { util::parse_json(&body)? };
@@ -428,8 +425,8 @@ async fn revoke(
 
 async fn reactivate(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<Response, CtmError> {
     let key = lookup(&ctm, &id, &q)?;
     let st = key.state();
@@ -447,8 +444,8 @@ async fn reactivate(
 
 async fn destroy(
     State(ctm): State<Arc<Ctm>>,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    CtmPath(id): CtmPath<String>,
+    CtmQuery(q): CtmQuery,
 ) -> Result<Response, CtmError> {
     let key = lookup(&ctm, &id, &q)?;
     let st = key.state();

@@ -20,6 +20,7 @@ mod ekm;
 pub mod error;
 mod keys;
 mod oidc;
+mod reject;
 mod util;
 
 use axum::{Router, middleware, routing::get};
@@ -189,7 +190,8 @@ pub fn router(state: Arc<Ctm>) -> Router {
         .merge(management)
         .layer(middleware::from_fn(util::ctm_request_id))
         .merge(ekm::routes())
-        .fallback(util::not_found)
+        .fallback(reject::not_found)
+        .method_not_allowed_fallback(reject::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(hyok_core::MAX_BODY_BYTES))
         .layer(middleware::from_fn(hyok_core::request_id::layer))
         .with_state(state)

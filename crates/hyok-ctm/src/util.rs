@@ -110,11 +110,6 @@ pub(crate) async fn ctm_request_id(req: Request, next: Next) -> Response {
     }
 }
 
-/// Fallback for unknown paths.
-pub(crate) async fn not_found(id: RequestId) -> CtmError {
-    CtmError::not_found("Resource not found").with_request_id(id.0)
-}
-
 /// Standard base64 decode with Go's error text (`illegal base64 data at input byte N`), which
 /// the vendor API returns for bad input.
 pub(crate) fn b64_decode(s: &str) -> Result<Vec<u8>, String> {

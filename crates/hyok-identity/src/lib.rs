@@ -14,6 +14,7 @@ mod discovery;
 mod keys;
 mod model;
 mod oauth;
+mod reject;
 mod scim;
 
 use keys::SigningKey;
@@ -313,7 +314,8 @@ pub fn router(state: Arc<IdentityDomain>) -> axum::Router {
         .route("/admin/v1/Settings/{id}", get(scim::get_settings).put(scim::put_settings).patch(scim::patch_settings))
         .route("/admin/v1/SigningCert/lab/rotate", post(scim::rotate_key))
         .route("/admin/v1/SigningCert/lab/keys/{kid}", axum::routing::delete(scim::remove_key))
-        .fallback(scim::not_found)
+        .fallback(reject::not_found)
+        .method_not_allowed_fallback(reject::method_not_allowed)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(hyok_core::request_id::layer))
         .with_state(state)

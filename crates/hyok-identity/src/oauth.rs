@@ -1,6 +1,10 @@
 //! `POST /oauth2/v1/token` (client credentials), client authentication and bearer checks.
 
-use crate::{IdentityDomain, model::MYSCOPES};
+use crate::{
+    IdentityDomain,
+    model::MYSCOPES,
+    reject::{BodyFailure, body_failure},
+};
 use axum::{
     Json,
     extract::{Form, State, rejection::FormRejection},
@@ -22,7 +26,7 @@ pub(crate) struct OAuthError {
 }
 
 impl OAuthError {
-    fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, error: &'static str, description: impl Into<String>) -> Self {
         Self { status, error, description: description.into() }
     }
     fn invalid_request(d: impl Into<String>) -> Self {
@@ -277,17 +281,31 @@ pub(crate) async fn token(
     }
 }
 
+/// A refused form body; hyper's and serde's text stays in the log.
+fn form_rejection(e: FormRejection) -> OAuthError {
+    match e {
+        FormRejection::BytesRejection(b) => match body_failure(&b) {
+            BodyFailure::TooLarge => {
+                OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "The request body is too large.")
+            }
+            BodyFailure::Unreadable => OAuthError::invalid_request("The request body could not be read completely."),
+        },
+        FormRejection::InvalidFormContentType(_) => {
+            OAuthError::invalid_request("The request must be application/x-www-form-urlencoded.")
+        }
+        other => {
+            tracing::debug!(error = %other.body_text(), "token form refused");
+            OAuthError::invalid_request("The request body is not a valid form.")
+        }
+    }
+}
+
 fn issue(
     domain: &IdentityDomain,
     headers: &HeaderMap,
     form: Result<Form<Vec<(String, String)>>, FormRejection>,
 ) -> Result<TokenResponse, OAuthError> {
-    let Form(params) = form.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            return OAuthError::new(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", "The request body is too large.");
-        }
-        OAuthError::invalid_request(format!("The request must be application/x-www-form-urlencoded: {}", e.body_text()))
-    })?;
+    let Form(params) = form.map_err(form_rejection)?;
     let mut seen: Vec<&str> = Vec::new();
     for (k, _) in &params {
         if seen.contains(&k.as_str()) {

@@ -5,11 +5,12 @@ use crate::{
     IdentityDomain, IdentityError,
     model::{APP_SCHEMA, AllowedScope, App, AppScope, CONFIDENTIAL_TEMPLATE, KNOWN_GRANTS, new_client_secret},
     oauth,
+    reject::{ScimBody, ScimPath, ScimQuery},
 };
 use axum::{
     Json,
     body::Bytes,
-    extract::{Path, Query, State},
+    extract::State,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -39,7 +40,7 @@ pub(crate) struct ScimError {
 }
 
 impl ScimError {
-    fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self { status, detail: detail.into(), scim_type: None }
     }
     fn typed(status: StatusCode, scim_type: &'static str, detail: impl Into<String>) -> Self {
@@ -57,10 +58,10 @@ impl ScimError {
     fn not_found(what: &str, id: &str) -> Self {
         Self::new(StatusCode::NOT_FOUND, format!("Resource {what} with ID {id} not found."))
     }
-    fn invalid_value(detail: impl Into<String>) -> Self {
+    pub(crate) fn invalid_value(detail: impl Into<String>) -> Self {
         Self::typed(StatusCode::BAD_REQUEST, "invalidValue", detail)
     }
-    fn invalid_syntax(detail: impl Into<String>) -> Self {
+    pub(crate) fn invalid_syntax(detail: impl Into<String>) -> Self {
         Self::typed(StatusCode::BAD_REQUEST, "invalidSyntax", detail)
     }
     fn uniqueness(detail: impl Into<String>) -> Self {
@@ -220,7 +221,11 @@ fn resolve_allowed(
 }
 
 /// `POST /admin/v1/Apps`: create a confidential application (inactive unless `active: true`).
-pub(crate) async fn create_app(State(d): State<Arc<IdentityDomain>>, headers: HeaderMap, body: Bytes) -> ScimResult {
+pub(crate) async fn create_app(
+    State(d): State<Arc<IdentityDomain>>,
+    headers: HeaderMap,
+    ScimBody(body): ScimBody,
+) -> ScimResult {
     d.require_admin(&headers)?;
     let req: AppCreate = parse_body(&body, APP_SCHEMA)?;
     let display_name = req.display_name.ok_or_else(|| ScimError::invalid_value("displayName is required."))?;
@@ -393,7 +398,7 @@ fn parse_index(q: &HashMap<String, String>, name: &str, default: usize) -> Resul
 pub(crate) async fn list_apps(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+    ScimQuery(q): ScimQuery,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     let filter = q.get("filter").map(|f| parse_filter(f)).transpose()?;
@@ -421,8 +426,8 @@ pub(crate) async fn list_apps(
 pub(crate) async fn get_app(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    Query(q): Query<HashMap<String, String>>,
+    ScimPath(id): ScimPath<String>,
+    ScimQuery(q): ScimQuery,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     let wants_secret =
@@ -491,8 +496,8 @@ fn string_value(path: &str, v: Option<Value>) -> Result<String, ScimError> {
 pub(crate) async fn patch_app(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
+    ScimPath(id): ScimPath<String>,
+    ScimBody(body): ScimBody,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     let patch: PatchOp = parse_body(&body, PATCH_SCHEMA)?;
@@ -562,7 +567,7 @@ pub(crate) async fn patch_app(
 pub(crate) async fn delete_app(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimPath(id): ScimPath<String>,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     let mut st = d.lock();
@@ -590,8 +595,8 @@ struct StatusChange {
 pub(crate) async fn change_status(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
+    ScimPath(id): ScimPath<String>,
+    ScimBody(body): ScimBody,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     let req: StatusChange = parse_body(&body, STATUS_SCHEMA)?;
@@ -628,7 +633,7 @@ struct Regenerate {
 pub(crate) async fn regenerate_secret(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    body: Bytes,
+    ScimBody(body): ScimBody,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     let req: Regenerate = parse_body(&body, REGEN_SCHEMA)?;
@@ -681,7 +686,7 @@ fn check_settings_id(id: &str) -> Result<(), ScimError> {
 pub(crate) async fn get_settings(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
+    ScimPath(id): ScimPath<String>,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     check_settings_id(&id)?;
@@ -698,8 +703,8 @@ struct SettingsPut {
 pub(crate) async fn put_settings(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
+    ScimPath(id): ScimPath<String>,
+    ScimBody(body): ScimBody,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     check_settings_id(&id)?;
@@ -714,8 +719,8 @@ pub(crate) async fn put_settings(
 pub(crate) async fn patch_settings(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(id): Path<String>,
-    body: Bytes,
+    ScimPath(id): ScimPath<String>,
+    ScimBody(body): ScimBody,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     check_settings_id(&id)?;
@@ -752,16 +757,11 @@ pub(crate) async fn rotate_key(State(d): State<Arc<IdentityDomain>>, headers: He
 pub(crate) async fn remove_key(
     State(d): State<Arc<IdentityDomain>>,
     headers: HeaderMap,
-    Path(kid): Path<String>,
+    ScimPath(kid): ScimPath<String>,
 ) -> ScimResult {
     d.require_admin(&headers)?;
     d.remove_signing_key(&kid)?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// Anything else.
-pub(crate) async fn not_found() -> ScimError {
-    ScimError::new(StatusCode::NOT_FOUND, "The requested resource was not found.")
 }
 
 #[cfg(test)]

@@ -5,11 +5,15 @@
 use crate::{
     envelope::{Envelope, crc32},
     model::{KeyShape, KeyState},
-    routing::wrap,
+    routing::{Unmodelled, refuse, wrap},
     vault::VaultCtx,
     vendor::VendorError,
 };
-use axum::{Router, extract::State, routing::post};
+use axum::{
+    Router,
+    extract::State,
+    routing::{MethodFilter, post},
+};
 use base64::{Engine as _, engine::general_purpose::STANDARD as B64};
 use http::StatusCode;
 use hyok_core::RequestId;
@@ -27,14 +31,22 @@ pub const MAX_PLAINTEXT: usize = 4096;
 const MAX_AAD: usize = 4096;
 const ALGORITHM: &str = "AES_256_GCM";
 
+/// `KmsCryptoClient` operations the lab does not model: external keys are AES only, and OCI
+/// cannot export or sign with them (paths from the SDK's `kms_crypto_client.py`).
+const UNMODELLED: &[Unmodelled] = &[
+    (MethodFilter::POST, "/20180608/exportKey", "ExportKey"),
+    (MethodFilter::POST, "/20180608/sign", "Sign"),
+    (MethodFilter::POST, "/20180608/verify", "Verify"),
+];
+
 pub(crate) fn router(ctx: VaultCtx) -> Router {
     let verifier = ctx.svc.verifier.clone();
     let tenancy = ctx.svc.tenancy_id.clone();
     let routes = Router::new()
         .route("/20180608/encrypt", post(encrypt))
         .route("/20180608/decrypt", post(decrypt))
-        .route("/20180608/generateDataEncryptionKey", post(generate_dek))
-        .with_state(ctx);
+        .route("/20180608/generateDataEncryptionKey", post(generate_dek));
+    let routes = refuse(routes, UNMODELLED).with_state(ctx);
     // No retry tokens here: OCI's crypto operations take none.
     wrap(routes, verifier, tenancy)
 }

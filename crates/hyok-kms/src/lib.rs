@@ -13,7 +13,7 @@
 //! the `Host` header; the crypto path takes no write lock.
 //!
 //! Modules import downwards only: `regional` (starts vaults) → `management`, `crypto` (a
-//! vault's endpoints) → `vault`, `routing` → `service` (tables, serving) → `model`,
+//! vault's endpoints) → `vault`, `routing` → `service` (tables, serving) → `model`; `summary` (list rows) → `model`;
 //! `envelope` → `vendor` (the key manager client). This file only re-exports.
 
 mod crypto;
@@ -23,6 +23,7 @@ pub mod model;
 mod regional;
 mod routing;
 mod service;
+mod summary;
 mod vault;
 pub mod vendor;
 

@@ -2,15 +2,16 @@
 
 use crate::{
     model::{ExternalKeyReferenceDetails, Key, KeyRecord, KeyShape, KeyState, KeyVersion, Tags},
-    routing::{ListQuery, with_retry_tokens, wrap},
+    routing::{ListQuery, Unmodelled, refuse, with_retry_tokens, wrap},
     service::prefixed_ocid,
+    summary::{KeySummary, KeyVersionSummary},
     vault::{VaultCtx, failure_text},
     vendor::HOP_VENDOR,
 };
 use axum::{
     Router,
     extract::{Request, State},
-    routing::{get, post},
+    routing::{MethodFilter, get, post},
 };
 use http::HeaderMap;
 use hyok_core::RequestId;
@@ -24,6 +25,32 @@ use hyok_oci_rest::{
 use serde::Deserialize;
 use serde_json::Value;
 
+/// `KmsManagementClient` operations on a vault's management endpoint that the lab does not
+/// model (paths from the SDK's `kms_management_client.py`).
+const UNMODELLED: &[Unmodelled] = &[
+    (MethodFilter::PUT, "/20180608/keys/{key}", "UpdateKey"),
+    (MethodFilter::POST, "/20180608/keys/{key}/actions/backup", "BackupKey"),
+    (MethodFilter::POST, "/20180608/keys/{key}/actions/scheduleDeletion", "ScheduleKeyDeletion"),
+    (MethodFilter::POST, "/20180608/keys/{key}/actions/cancelDeletion", "CancelKeyDeletion"),
+    (MethodFilter::POST, "/20180608/keys/{key}/actions/changeCompartment", "ChangeKeyCompartment"),
+    (
+        MethodFilter::POST,
+        "/20180608/keys/{key}/keyVersions/{version}/actions/scheduleDeletion",
+        "ScheduleKeyVersionDeletion",
+    ),
+    (
+        MethodFilter::POST,
+        "/20180608/keys/{key}/keyVersions/{version}/actions/cancelDeletion",
+        "CancelKeyVersionDeletion",
+    ),
+    (MethodFilter::POST, "/20180608/keys/{key}/keyVersions/import", "ImportKeyVersion"),
+    (MethodFilter::POST, "/20180608/keys/import", "ImportKey"),
+    (MethodFilter::POST, "/20180608/keys/actions/restoreFromFile", "RestoreKeyFromFile"),
+    (MethodFilter::POST, "/20180608/keys/actions/restoreFromObjectStore", "RestoreKeyFromObjectStore"),
+    (MethodFilter::GET, "/20180608/wrappingKeys", "GetWrappingKey"),
+    (MethodFilter::GET, "/20180608/replicaOperations/{id}/status", "GetReplicationStatus"),
+];
+
 pub(crate) fn router(ctx: VaultCtx) -> Router {
     let verifier = ctx.svc.verifier.clone();
     let tenancy = ctx.svc.tenancy_id.clone();
@@ -35,8 +62,8 @@ pub(crate) fn router(ctx: VaultCtx) -> Router {
         .route("/20180608/keys/{key}/actions/enable", post(enable_key))
         .route("/20180608/keys/{key}/actions/disable", post(disable_key))
         .route("/20180608/keys/{key}/keyVersions", get(list_versions).post(create_version))
-        .route("/20180608/keys/{key}/keyVersions/{version}", get(get_version))
-        .with_state(ctx);
+        .route("/20180608/keys/{key}/keyVersions/{version}", get(get_version));
+    let routes = refuse(routes, UNMODELLED).with_state(ctx);
     wrap(with_retry_tokens(routes, &tokens), verifier, tenancy)
 }
 
@@ -231,7 +258,7 @@ async fn list_keys(State(ctx): State<VaultCtx>, OciQuery(q): OciQuery<ListQuery>
         .cloned()
         .collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    q.respond(items, |k| (&k.display_name, &k.time_created))
+    q.respond(items, |k| (&k.display_name, &k.time_created), |k| KeySummary::from(k))
 }
 
 fn set_enabled(ctx: &VaultCtx, key_id: &str, headers: &HeaderMap, enable: bool) -> OciResult<OciResponse> {
@@ -369,7 +396,7 @@ async fn list_versions(
     OciQuery(q): OciQuery<ListQuery>,
 ) -> OciResult<OciResponse> {
     // Versions have no name; those made in the same millisecond stay in creation order.
-    q.respond(key_in_vault(&ctx, &key)?.versions, |v| ("", &v.time_created))
+    q.respond(key_in_vault(&ctx, &key)?.versions, |v| ("", &v.time_created), |v| KeyVersionSummary::from(v))
 }
 
 async fn get_version(

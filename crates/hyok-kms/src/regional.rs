@@ -5,12 +5,17 @@ use crate::{
     model::{
         ExternalKeyManagerMetadataSummary, OauthMetadataSummary, PrivateEndpoint, Served, Tags, Vault, VaultRecord,
     },
-    routing::{ListQuery, with_retry_tokens, wrap},
+    routing::{ListQuery, Unmodelled, refuse, with_retry_tokens, wrap},
     service::{KmsService, PE_SETTLE, VENDOR_TIMEOUT, new_prefix, prefixed_ocid},
+    summary::{PrivateEndpointSummary, VaultSummary},
     vault::{VaultCtx, failure_text},
     vendor::{HOP_VENDOR, MAX_RESPONSE, SCOPE_LITERAL, VaultRuntime},
 };
-use axum::{Router, extract::State, routing::get};
+use axum::{
+    Router,
+    extract::State,
+    routing::{MethodFilter, get},
+};
 use http::{HeaderMap, StatusCode};
 use hyok_core::{RequestId, client::HttpClient, ids::VaultEndpoints};
 use hyok_oci_rest::{
@@ -23,6 +28,30 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::{net::Ipv4Addr, sync::Arc};
 
+/// `KmsVaultClient` and `KmsHsmClusterClient` operations on the regional host that the lab does
+/// not model (paths from the SDK's `kms_vault_client.py`, `kms_hsm_cluster_client.py`).
+const UNMODELLED: &[Unmodelled] = &[
+    (MethodFilter::PUT, "/20180608/vaults/{id}", "UpdateVault"),
+    (MethodFilter::POST, "/20180608/vaults/{id}/actions/backup", "BackupVault"),
+    (MethodFilter::POST, "/20180608/vaults/{id}/actions/scheduleDeletion", "ScheduleVaultDeletion"),
+    (MethodFilter::POST, "/20180608/vaults/{id}/actions/cancelDeletion", "CancelVaultDeletion"),
+    (MethodFilter::POST, "/20180608/vaults/{id}/actions/changeCompartment", "ChangeVaultCompartment"),
+    (MethodFilter::POST, "/20180608/vaults/{id}/actions/createReplica", "CreateVaultReplica"),
+    (MethodFilter::POST, "/20180608/vaults/{id}/actions/deleteReplica", "DeleteVaultReplica"),
+    (MethodFilter::GET, "/20180608/vaults/{id}/actions/listReplicas", "ListVaultReplicas"),
+    (MethodFilter::GET, "/20180608/vaults/{id}/usage", "GetVaultUsage"),
+    (MethodFilter::PUT, "/20180608/vaults/{id}/updateRegisteredVaultForMtls", "UpdateRegisteredVaultForMtls"),
+    (MethodFilter::POST, "/20180608/vaults/actions/restoreFromFile", "RestoreVaultFromFile"),
+    (MethodFilter::POST, "/20180608/vaults/actions/restoreFromObjectStore", "RestoreVaultFromObjectStore"),
+    (MethodFilter::GET.or(MethodFilter::POST), "/20180608/hsmClusters", "a KmsHsmCluster operation"),
+    (MethodFilter::GET.or(MethodFilter::PUT), "/20180608/hsmClusters/{id}", "a KmsHsmCluster operation"),
+    (
+        MethodFilter::GET.or(MethodFilter::POST).or(MethodFilter::PUT),
+        "/20180608/hsmClusters/{id}/{*rest}",
+        "a KmsHsmCluster operation",
+    ),
+];
+
 /// The regional API (`kms.<region>.oraclecloud.com`): vaults and EKMS private endpoints.
 pub fn router(svc: Arc<KmsService>) -> Router {
     let (verifier, tenancy, tokens) = (svc.verifier.clone(), svc.tenancy_id.clone(), svc.retry.clone());
@@ -30,8 +59,8 @@ pub fn router(svc: Arc<KmsService>) -> Router {
         .route("/20180608/ekmsPrivateEndpoints", get(list_pes).post(create_pe))
         .route("/20180608/ekmsPrivateEndpoints/{id}", get(get_pe).put(update_pe).delete(delete_pe))
         .route("/20180608/vaults", get(list_vaults).post(create_vault))
-        .route("/20180608/vaults/{id}", get(get_vault))
-        .with_state(svc);
+        .route("/20180608/vaults/{id}", get(get_vault));
+    let routes = refuse(routes, UNMODELLED).with_state(svc);
     wrap(with_retry_tokens(routes, &tokens), verifier, tenancy)
 }
 
@@ -130,7 +159,7 @@ async fn list_pes(State(svc): State<Arc<KmsService>>, OciQuery(q): OciQuery<List
         .cloned()
         .collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    q.respond(items, |p| (&p.display_name, &p.time_created))
+    q.respond(items, |p| (&p.display_name, &p.time_created), |p| PrivateEndpointSummary::from(p))
 }
 
 /// Only the name and tags of a private endpoint may change; its IP, port and CA bundle cannot.
@@ -460,5 +489,5 @@ async fn list_vaults(State(svc): State<Arc<KmsService>>, OciQuery(q): OciQuery<L
         .cloned()
         .collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
-    q.respond(items, |v| (&v.display_name, &v.time_created))
+    q.respond(items, |v| (&v.display_name, &v.time_created), |v| VaultSummary::from(v))
 }

@@ -34,6 +34,9 @@ pub struct LabInfo {
     pub services: Vec<ServiceInfo>,
     /// Generated credentials.
     pub credentials: serde_json::Map<String, serde_json::Value>,
+    /// The HTTPS proxy that takes the host to the lab's real names (absent in older labs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyInfo>,
     /// Set once `up --scenario NAME --until N` has provisioned the lab.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provisioned: Option<Provisioned>,
@@ -55,6 +58,16 @@ pub struct AdminInfo {
     pub url: String,
     /// Bearer token for `/shutdown` and `/events`.
     pub token: String,
+}
+
+/// The host's HTTPS proxy: HTTP CONNECT to a name the lab serves opens a raw tunnel to its
+/// socket (TLS stays end to end); every other destination is refused.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProxyInfo {
+    /// `http://127.0.0.1:PORT`, the value for `HTTPS_PROXY`.
+    pub url: String,
+    /// Real socket on this host.
+    pub address: SocketAddr,
 }
 
 /// CA files.

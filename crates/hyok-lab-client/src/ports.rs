@@ -14,6 +14,8 @@ pub const ADMIN_OFFSET: u16 = 0;
 pub const SERVICE_OFFSETS: RangeInclusive<u16> = 0..=16;
 /// Port offset at which the host reaches the gateway's 443 in the compose topology.
 pub const GATEWAY_HOST_OFFSET: u16 = 50;
+/// Port offset of the host's HTTPS proxy (HTTP CONNECT to the names the lab serves).
+pub const PROXY_OFFSET: u16 = 51;
 /// Port offset of Internet DNS (UDP and TCP).
 pub const DNS_INTERNET_OFFSET: u16 = 52;
 /// Port offset of the host resolver (every view).
@@ -32,8 +34,8 @@ pub const DYNAMIC_PUBLISHED: RangeInclusive<u16> = DYNAMIC_PORT_OFFSET..=109;
 pub const DATA_PLANE_PORT: u16 = 9443;
 
 /// TCP offsets a container of the whole lab publishes.
-pub fn published_tcp() -> [RangeInclusive<u16>; 3] {
-    [SERVICE_OFFSETS, DNS_OFFSETS, DYNAMIC_PUBLISHED]
+pub fn published_tcp() -> [RangeInclusive<u16>; 4] {
+    [SERVICE_OFFSETS, PROXY_OFFSET..=PROXY_OFFSET, DNS_OFFSETS, DYNAMIC_PUBLISHED]
 }
 
 /// UDP offsets a container of the whole lab publishes.

@@ -9,7 +9,8 @@
 //! let ca = lab.ca_bundle();                                          // PEM to trust
 //! let oci_config = lab.oci_config();                                 // for the official `oci` CLI
 //! let (user, password) = lab.ctm_credentials();
-//! # let _ = (identity, ca, oci_config, user, password); Ok(()) }
+//! let env = lab.oci_env();                                           // `source` it: plain `oci ...`
+//! # let _ = (identity, ca, oci_config, user, password, env); Ok(()) }
 //! ```
 //!
 //! The container publishes its ports on 127.0.0.1 under the same numbers it uses inside (the
@@ -191,6 +192,17 @@ impl HyokLab {
         self.dir.join("oci/config.host")
     }
 
+    /// The HTTPS proxy to the lab's real names (`http://127.0.0.1:PORT`, for `HTTPS_PROXY`).
+    pub fn proxy_url(&self) -> Option<&str> {
+        self.info.proxy.as_ref().map(|p| p.url.as_str())
+    }
+
+    /// A shell file for this host: `oci/env` with its paths turned into this host's
+    /// (`source` it, then plain `oci ...` reaches the real names through the proxy).
+    pub fn oci_env(&self) -> PathBuf {
+        self.dir.join("oci/env.host")
+    }
+
     /// CipherTrust Manager's user and password.
     pub fn ctm_credentials(&self) -> (String, String) {
         let c = &self.info.credentials["ctm"];
@@ -216,6 +228,14 @@ impl HyokLab {
             })
             .collect();
         let out = self.oci_config();
+        std::fs::write(&out, text).map_err(|e| Error::LabDir(format!("{}: {e}", out.display())))?;
+        // The env file names the container's paths (/lab/...).
+        let env = self.dir.join("oci/env");
+        let text = std::fs::read_to_string(&env).map_err(|e| Error::LabDir(format!("{}: {e}", env.display())))?;
+        let dir = self.dir.display().to_string();
+        let text =
+            text.replace("'/lab/oci/config'", &format!("'{}'", out.display())).replace("'/lab/", &format!("'{dir}/"));
+        let out = self.oci_env();
         std::fs::write(&out, text).map_err(|e| Error::LabDir(format!("{}: {e}", out.display())))
     }
 }

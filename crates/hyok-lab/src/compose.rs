@@ -34,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use crate::split::{
     ContainerDial, Fragment, NetDecision, RegionClient, RegionOptions, Role, container_events, internal_token,
-    region_resolve, vcn_of, vcn_resolver_offset,
+    parse_proxy_via, region_resolve, vcn_of, vcn_resolver_offset,
 };
 
 /// How the services of a split lab find each other.

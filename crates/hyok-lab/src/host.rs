@@ -35,6 +35,9 @@ pub struct LabHost {
     dial_ip: IpAddr,
     /// First fixed port for run-time endpoints (None: free ports).
     dynamic_base: Option<u16>,
+    /// Virtual addresses the host's proxy reaches at another address (a split lab: CTM's
+    /// container from the region's network).
+    proxy_via: Arc<BTreeMap<Ipv4Addr, IpAddr>>,
 }
 
 #[derive(Default)]
@@ -43,6 +46,8 @@ struct HostState {
     services: Vec<ServiceInfo>,
     /// lab.json as last written; run-time endpoints rewrite it.
     written: Option<LabInfo>,
+    /// The names the lab serves (`host:port` → virtual address), for the host's proxy.
+    names: BTreeMap<(String, u16), Ipv4Addr>,
 }
 
 /// Where a lab's sockets are: the port base (0 takes free ports), the address they bind to,
@@ -91,6 +96,21 @@ impl LabHost {
             advertise: at.advertise,
             dial_ip: at.dial_ip,
             dynamic_base: at.dynamic_base(),
+            proxy_via: Default::default(),
+        }
+    }
+
+    /// The same host, whose proxy reaches the virtual addresses of `via` at other addresses.
+    pub(crate) fn with_proxy_via(mut self, via: BTreeMap<Ipv4Addr, IpAddr>) -> Self {
+        self.proxy_via = Arc::new(via);
+        self
+    }
+
+    /// Serve these services' names through the host's proxy.
+    pub(crate) fn add_names(&self, services: &[ServiceInfo]) {
+        let mut st = self.state();
+        for s in services {
+            st.names.insert((name_key(&s.host), s.port), s.virtual_ip);
         }
     }
 
@@ -217,6 +237,8 @@ impl hyok_core::host::ServiceHost for LabHost {
                     old.token().cancel();
                 }
                 st.services.retain(|s| !(s.virtual_ip == ep.ip && s.port == ep.port));
+                st.names.retain(|(_, p), v| !(*v == ep.ip && *p == ep.port));
+                st.names.insert((name_key(&info.host), info.port), ep.ip);
                 st.services.push(info);
             }
             self.rewrite_lab_json();
@@ -230,6 +252,7 @@ impl hyok_core::host::ServiceHost for LabHost {
             let server = {
                 let mut st = self.state();
                 st.services.retain(|s| !(s.virtual_ip == ip && s.port == port));
+                st.names.retain(|(_, p), v| !(*v == ip && *p == port));
                 st.servers.remove(&(ip, port))
             };
             if let Some(s) = server {
@@ -272,6 +295,28 @@ impl LabHost {
     /// The run-time endpoints' servers, to stop them.
     pub(crate) fn take_servers(&self) -> Vec<Server> {
         self.state().servers.drain().map(|(_, s)| s).collect()
+    }
+}
+
+fn name_key(host: &str) -> String {
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+impl crate::proxy::Routes for LabHost {
+    fn route(&self, host: &str, port: u16) -> Option<SocketAddr> {
+        let registered = self.state().names.get(&(name_key(host), port)).copied();
+        // Else a name of the lab's private DNS (e.g. `oci-api-gw.oci-thales.lab`, added in Task 2),
+        // as the host resolver sees it; it is routed only if it points at a lab socket.
+        let ip = match registered {
+            Some(ip) => ip,
+            None => self.dns.resolve(hyok_dns::model::HOST_RESOLVER, host, "A").ok()?.first_ipv4()?,
+        };
+        // Only registered endpoints (or, in a region, another container's own address).
+        let real = self.book.lookup(ip, port)?.real;
+        Some(match self.proxy_via.get(&ip) {
+            Some(via) => SocketAddr::new(*via, real.port()),
+            None => real,
+        })
     }
 }
 

@@ -8,6 +8,7 @@ use crate::{
     error::io_err,
     host::Addresses,
     pki::public_root,
+    proxy::Proxy,
     services::{self, Site},
     split::RegionOptions,
     world::{BuiltWorld, DEFAULT_WORLD, WorldConfig},
@@ -16,8 +17,8 @@ use hyok_core::{EventLog, client::HttpClient, pki::LabCa, server::Server};
 use hyok_dns::DnsModel;
 use hyok_dns_server::DnsServer;
 use hyok_lab_client::{
-    info::{AdminInfo, CaInfo, LabInfo, Provisioned, SCHEMA},
-    ports::ADMIN_OFFSET,
+    info::{AdminInfo, CaInfo, LabInfo, Provisioned, ProxyInfo, SCHEMA},
+    ports::{ADMIN_OFFSET, PROXY_OFFSET},
 };
 use hyok_netsim::{AddressBook, NetworkModel, VcnDial};
 use parking_lot::Mutex;
@@ -101,6 +102,7 @@ pub struct Lab {
     token: CancellationToken,
     servers: Mutex<Vec<Server>>,
     dns_servers: Mutex<Vec<DnsServer>>,
+    proxy: Mutex<Option<Proxy>>,
 }
 
 impl std::fmt::Debug for Lab {
@@ -162,7 +164,12 @@ impl Lab {
             resolvers.addrs,
             token.clone(),
             at,
-        );
+        )
+        .with_proxy_via(opts.region.as_ref().map(|r| r.proxy_via.clone()).unwrap_or_default());
+        // The proxy's port goes into the CLI's env file, which the services write.
+        let proxy_listener = hyok_core::server::bind(at.listen_at(PROXY_OFFSET)).await?;
+        let proxy_port = proxy_listener.local_addr().map_err(io_err(&lab_dir))?.port();
+        let proxy_at = SocketAddr::new(opts.advertise, proxy_port);
         // A region shares its admin token with the other containers (internal endpoints).
         let admin_token = opts.region.as_ref().map(|r| r.token.clone()).unwrap_or_else(|| hyok_core::ids::secret(32));
         let mut info = LabInfo {
@@ -176,6 +183,7 @@ impl Lab {
             dns: resolvers.info,
             services: Vec::new(),
             credentials: serde_json::Map::new(),
+            proxy: Some(ProxyInfo { url: format!("http://{proxy_at}"), address: proxy_at }),
             provisioned: None,
         };
         let mut servers = Vec::new();
@@ -198,6 +206,12 @@ impl Lab {
         )
         .await?;
         step("services", t);
+
+        let t = Instant::now();
+        host.add_names(&info.services);
+        let proxy =
+            Proxy::serve(proxy_listener, Arc::new(host.clone()), token.child_token()).map_err(io_err(&lab_dir))?;
+        step("HTTPS proxy to the lab's names", t);
 
         // Admin endpoint last: it answering means everything before it is up.
         let t = Instant::now();
@@ -230,6 +244,7 @@ impl Lab {
             token,
             servers: Mutex::new(servers),
             dns_servers: Mutex::new(resolvers.servers),
+            proxy: Mutex::new(Some(proxy)),
         }))
     }
 
@@ -283,6 +298,10 @@ impl Lab {
     /// Stop every server and DNS server.
     pub async fn shutdown(&self) {
         self.token.cancel();
+        let proxy = self.proxy.lock().take();
+        if let Some(p) = proxy {
+            p.shutdown().await;
+        }
         let servers: Vec<Server> = std::mem::take(&mut *self.servers.lock());
         for s in servers {
             s.shutdown().await;

@@ -4,7 +4,7 @@
 //! through it too.
 //!
 //! Modules point one way: `lab` and `compose` build on `services` (one module per service),
-//! `dns`, `admin`, `host`, `split` (what the compose containers share), `pki`, `world` and
+//! `dns`, `admin`, `host`, `proxy`, `split` (what the compose containers share), `pki`, `world` and
 //! `error`; none of those imports `lab` or `compose`.
 
 mod admin;
@@ -15,6 +15,7 @@ mod error;
 mod host;
 pub mod lab;
 mod pki;
+pub mod proxy;
 mod services;
 mod split;
 pub mod world;

@@ -84,7 +84,8 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure the whole HYOK chain (release build recommended; loopback only, bounded time).
+    /// Measure the whole HYOK chain, and encrypt through the HTTPS proxy against --endpoint
+    /// (release build recommended; loopback only, bounded time).
     Bench {
         /// Concurrent clients.
         #[arg(long, default_value_t = 32)]
@@ -306,7 +307,9 @@ async fn serve(role: hyok_lab::compose::Role, opts: hyok_lab::compose::ServeOpti
     let started = std::time::Instant::now();
     if role == hyok_lab::compose::Role::Oci {
         let token = hyok_lab::compose::internal_token(&opts.lab_dir)?;
-        let region = hyok_lab::compose::RegionOptions { dns: opts.dns, data_plane: opts.data_plane, token };
+        let via = std::env::var("HYOK_PROXY_VIA").unwrap_or_default();
+        let proxy_via = hyok_lab::compose::parse_proxy_via(&via).map_err(|e| anyhow::anyhow!("HYOK_PROXY_VIA: {e}"))?;
+        let region = hyok_lab::compose::RegionOptions { dns: opts.dns, data_plane: opts.data_plane, token, proxy_via };
         let lab_opts = LabOptions {
             lab_dir: opts.lab_dir,
             port_base: opts.port_base,
@@ -365,6 +368,9 @@ fn print_table(info: &LabInfo) {
     }
     row("dns host", "-", "(every view)", &format!("udp/tcp {}", info.dns.host_resolver));
     row("admin", "-", "-", &info.admin.url);
+    if let Some(p) = &info.proxy {
+        row("https proxy", "-", "(the lab's real names)", &p.url);
+    }
 }
 
 async fn status_cmd(lab_dir: PathBuf, json: bool) -> anyhow::Result<ExitCode> {
@@ -430,6 +436,15 @@ async fn bench(concurrency: usize, seconds: u64) -> anyhow::Result<ExitCode> {
         "gateway chain / direct chain throughput: {:.2}",
         if direct.ops_per_sec > 0.0 { gw.ops_per_sec / direct.ops_per_sec } else { 0.0 }
     );
+    eprintln!("OCI encrypt on one lab: --endpoint 127.0.0.1:PORT vs the real name through the HTTPS proxy");
+    for (direct, proxied) in hyok_lab::bench::proxy_vs_direct(concurrency, d).await.map_err(anyhow::Error::msg)? {
+        println!("{direct}");
+        println!("{proxied}");
+        println!(
+            "proxy / --endpoint throughput: {:.3}",
+            if direct.ops_per_sec > 0.0 { proxied.ops_per_sec / direct.ops_per_sec } else { 0.0 }
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -20,7 +20,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for OciQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(q)| Self(q))
-            .map_err(|e| OciError::invalid_parameter(format!("invalid query string: {}", e.body_text())))
+            .map_err(|e| OciError::invalid_parameter(format!("invalid query string: {}", serde_detail(&e.body_text()))))
     }
 }
 
@@ -61,19 +61,43 @@ pub async fn body_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes
 /// An axum body rejection in OCI's shape.
 pub fn bytes_rejection(e: BytesRejection) -> OciError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "request body is too large")
-    } else {
-        OciError::new(
-            StatusCode::BAD_REQUEST,
-            "CannotParseRequest",
-            format!("cannot read the request body: {}", e.body_text()),
-        )
+        return too_large();
     }
+    tracing::debug!(error = %e.body_text(), "request body unreadable");
+    unreadable()
 }
 
-/// Fallback: 404 for a path no operation has.
-pub async fn unknown_path(uri: Uri) -> OciError {
-    OciError::not_found(format!("Unknown resource path {}", uri.path()))
+/// A failure of `axum::body::to_bytes` (over the limit, or a broken body such as a bad chunk)
+/// in OCI's shape; hyper's text goes to the log only.
+pub fn body_error(e: axum::Error) -> OciError {
+    if std::error::Error::source(&e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>()) {
+        return too_large();
+    }
+    tracing::debug!(error = %e, "request body unreadable");
+    unreadable()
+}
+
+fn too_large() -> OciError {
+    OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "request body is too large")
+}
+
+fn unreadable() -> OciError {
+    OciError::new(StatusCode::BAD_REQUEST, "CannotParseRequest", "the request body could not be read completely")
+}
+
+/// serde's part of an axum query rejection (axum prefixes its own sentence).
+fn serde_detail(text: &str) -> &str {
+    text.split_once(": ").map_or(text, |(_, detail)| detail)
+}
+
+/// Fallback: 404 for a path no operation of the lab has. OCI may serve it (the lab models only
+/// what the tutorial and its tools use), so the message says so rather than "does not exist".
+pub async fn unknown_path(method: Method, uri: Uri) -> OciError {
+    OciError::not_found(format!(
+        "Unknown resource path {}: {method} {} is not modelled by the lab",
+        uri.path(),
+        uri.path()
+    ))
 }
 
 /// Method fallback: 405 for an operation the lab does not model on a known path.

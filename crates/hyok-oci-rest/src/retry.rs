@@ -97,9 +97,7 @@ async fn run(tokens: RetryTokens, req: Request, next: Next) -> Result<Response, 
         )));
     }
     let (parts, body) = req.into_parts();
-    let body = axum::body::to_bytes(body, tokens.max_body).await.map_err(|_| {
-        OciError::new(StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "request body is too large")
-    })?;
+    let body = axum::body::to_bytes(body, tokens.max_body).await.map_err(crate::extract::body_error)?;
     let hash: [u8; 32] = Sha256::digest(&body).into();
     // The query is part of the operation (e.g. DNS CreateZone `?scope=&viewId=`).
     let scope = parts.uri.path_and_query().map_or_else(|| parts.uri.path(), |p| p.as_str());
@@ -189,5 +187,24 @@ mod tests {
         assert_eq!(post_with(&app, Some("t1"), "b").await.0, StatusCode::OK, "forgotten after the TTL");
         let long = "x".repeat(MAX_RETRY_TOKEN_LEN + 1);
         assert_eq!(post_with(&app, Some(&long), "a").await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn unreadable_and_oversize_bodies_are_told_apart() {
+        let tokens = RetryTokens::new(Clock::manual());
+        let app = app(tokens.clone(), Arc::new(AtomicU32::new(0)));
+        let (status, body, _) = post_with(&app, Some("t2"), &"x".repeat(tokens.max_body + 1)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(body.contains("RequestEntityTooLarge"), "{body}");
+        let broken = futures_util::stream::iter([
+            Ok::<_, std::io::Error>(Bytes::from_static(b"{")),
+            Err(std::io::Error::other("invalid chunk size line")),
+        ]);
+        let req = http::Request::post("/things").header(RETRY_TOKEN, "t3").body(Body::from_stream(broken));
+        let resp = app.oneshot(req.expect("req")).await.expect("ok");
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.expect("body");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("CannotParseRequest") && !text.contains("chunk"), "{text}");
     }
 }

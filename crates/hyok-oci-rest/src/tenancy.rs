@@ -247,6 +247,20 @@ pub fn write_cli_config(
     ca_bundle: Option<&Path>,
     endpoints: &[CliEndpoint],
 ) -> Result<CliFiles, Error> {
+    write_cli_config_with_proxy(dir, tenancy, ca_bundle, endpoints, None)
+}
+
+/// [`write_cli_config`], and with `proxy` (`http://127.0.0.1:PORT`) the env file also sets
+/// `HTTPS_PROXY` to it and `NO_PROXY=127.0.0.1,localhost`: the CLI and SDK (`requests`) then
+/// reach the real names (the config's region, a vault's endpoints) through the lab's proxy,
+/// and `--endpoint https://127.0.0.1:PORT` still goes straight to the socket.
+pub fn write_cli_config_with_proxy(
+    dir: &Path,
+    tenancy: &Tenancy,
+    ca_bundle: Option<&Path>,
+    endpoints: &[CliEndpoint],
+    proxy: Option<&str>,
+) -> Result<CliFiles, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io(dir.display().to_string(), e))?;
     let key = dir.join("oci_api_key.pem");
     let public_key = dir.join("oci_api_key_public.pem");
@@ -273,6 +287,15 @@ pub fn write_cli_config(
         let name: String =
             ep.name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
         let _ = writeln!(env_text, "export OCI_LAB_{name}_ENDPOINT={}", shell_quote(&ep.url));
+    }
+    if let Some(proxy) = proxy {
+        // Both spellings: `requests` reads either, curl reads `https_proxy` and `no_proxy`.
+        for var in ["HTTPS_PROXY", "https_proxy"] {
+            let _ = writeln!(env_text, "export {var}={}", shell_quote(proxy));
+        }
+        for var in ["NO_PROXY", "no_proxy"] {
+            let _ = writeln!(env_text, "export {var}=127.0.0.1,localhost");
+        }
     }
     write_file(&env, env_text.as_bytes(), 0o644)?;
     Ok(CliFiles { config, key, public_key, env })

@@ -108,6 +108,10 @@ pub struct VcnResource {
     /// The VCN's default security list, when the world gave it one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_security_list_id: Option<String>,
+    /// The VCN's default route table (an id only: the lab routes over the world's links).
+    pub default_route_table_id: String,
+    /// The VCN's default DHCP options (an id only).
+    pub default_dhcp_options_id: String,
     /// Always `AVAILABLE` (the world creates VCNs synchronously).
     pub lifecycle_state: &'static str,
     /// RFC 3339 with milliseconds.
@@ -143,12 +147,19 @@ pub struct SubnetResource {
     pub subnet_domain_name: Option<String>,
     /// Security lists.
     pub security_list_ids: Vec<String>,
+    /// The VCN's default route table (required by the SDK's `Subnet`).
+    pub route_table_id: String,
+    /// The VCN's default DHCP options.
+    pub dhcp_options_id: String,
     /// Private subnet.
     pub prohibit_public_ip_on_vnic: bool,
     /// Same as `prohibitPublicIpOnVnic`.
     pub prohibit_internet_ingress: bool,
     /// The subnet's first usable address (`.1`).
     pub virtual_router_ip: String,
+    /// The virtual router's MAC (required by the SDK's `Subnet`): Oracle's `00:00:17` prefix and
+    /// three bytes derived from the subnet OCID, so it is stable for the subnet.
+    pub virtual_router_mac: String,
     /// Always `AVAILABLE`.
     pub lifecycle_state: &'static str,
     /// RFC 3339 with milliseconds.
@@ -389,6 +400,8 @@ impl NetworkApi {
             dns_label: v.dns_label.clone(),
             vcn_domain_name: format!("{}.oraclevcn.com", v.dns_label),
             default_security_list_id,
+            default_route_table_id: v.default_route_table_id.clone(),
+            default_dhcp_options_id: v.default_dhcp_options_id.clone(),
             lifecycle_state: "AVAILABLE",
             time_created: oci_time_from(&v.time_created),
             freeform_tags,
@@ -421,9 +434,12 @@ impl NetworkApi {
             subnet_domain_name: (!s.dns_label.is_empty() && !vcn_label.is_empty())
                 .then(|| format!("{}.{vcn_label}.oraclevcn.com", s.dns_label)),
             security_list_ids: s.security_list_ids.clone(),
+            route_table_id: s.route_table_id.clone(),
+            dhcp_options_id: s.dhcp_options_id.clone(),
             prohibit_public_ip_on_vnic: s.prohibit_public_ip_on_vnic,
             prohibit_internet_ingress: s.prohibit_public_ip_on_vnic,
             virtual_router_ip: router,
+            virtual_router_mac: router_mac(&s.id),
             lifecycle_state: "AVAILABLE",
             time_created: oci_time_from(&s.time_created),
             freeform_tags,
@@ -518,6 +534,27 @@ pub struct ListQuery {
     /// `sortBy` (`TIMECREATED` or `DISPLAYNAME`), `sortOrder`, `limit`, `page`.
     #[serde(flatten)]
     pub list: ListParams,
+}
+
+/// `00:00:17:xx:xx:xx` from an FNV-1a hash of the subnet OCID.
+fn router_mac(subnet_id: &str) -> String {
+    let h = subnet_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let [_, a, b, c] = h.to_be_bytes();
+    format!("00:00:17:{a:02X}:{b:02X}:{c:02X}")
+}
+
+/// Route tables and DHCP options exist as ids (a VCN's defaults) but are not served: reading
+/// one answers why instead of a 404.
+async fn unserved_h(method: http::Method, uri: http::Uri) -> OciError {
+    OciError::new(
+        http::StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!(
+            "{method} {} is not modelled by the lab: route tables and DHCP options exist only as the VCN's default ids; \
+             the lab routes over the world's DRG, VPN and peering links and its resolvers answer DNS",
+            uri.path()
+        ),
+    )
 }
 
 /// OCI's 404 for a Networking resource that is absent or in another region.
@@ -644,6 +681,10 @@ pub fn router(api: NetworkApi) -> Router {
         .route("/subnets/{id}", get(get_subnet_h))
         .route("/securityLists", get(list_security_lists_h))
         .route("/securityLists/{id}", get(get_security_list_h).put(update_security_list_h))
+        .route("/routeTables", get(unserved_h))
+        .route("/routeTables/{id}", get(unserved_h))
+        .route("/dhcps", get(unserved_h))
+        .route("/dhcps/{id}", get(unserved_h))
         .method_not_allowed_fallback(not_modelled)
         .with_state(api);
     let app = Router::new().nest(BASE_PATH, v1).fallback(unknown_path).layer(DefaultBodyLimit::max(limit));

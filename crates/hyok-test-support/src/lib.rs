@@ -2,6 +2,7 @@
 
 pub mod oci;
 pub mod oci_cli;
+pub mod raw;
 pub mod scim;
 
 use std::{future::Future, sync::Once, time::Duration};

@@ -6,7 +6,7 @@ use super::{
     state::WorkRequestRec,
     wire::{
         BASE_PATH, CreateDeploymentDetails, CreateGatewayDetails, UpdateDeploymentDetails, UpdateGatewayDetails,
-        WORK_REQUEST_HEADER, WorkRequest, WorkRequestStatus,
+        WORK_REQUEST_HEADER, WorkRequest, WorkRequestStatus, WorkRequestSummary,
     },
 };
 use axum::{
@@ -195,7 +195,7 @@ async fn list_work_requests_h(State(s): State<Svc>, OciQuery(q): OciQuery<ListQu
         Sort::CAMEL_DISPLAY_NAME,
         |w| (w.id.as_str(), w.time_accepted.as_str()),
         ListShape::Items,
-        Clone::clone,
+        |w| WorkRequestSummary::from(w),
     )
 }
 

@@ -32,5 +32,5 @@ pub use service::{ApiGatewayService, ControlDeps};
 pub use wire::{
     BASE_PATH, CaBundleRef, CreateDeploymentDetails, CreateGatewayDetails, DeploymentResource, GatewayResource, HOST,
     IpAddress, REGION, UpdateDeploymentDetails, UpdateGatewayDetails, WORK_REQUEST_HEADER, WorkRequest,
-    WorkRequestError, WorkRequestLog, WorkRequestResource, WorkRequestStatus,
+    WorkRequestError, WorkRequestLog, WorkRequestResource, WorkRequestStatus, WorkRequestSummary,
 };

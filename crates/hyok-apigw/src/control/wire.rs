@@ -278,6 +278,47 @@ pub struct WorkRequest {
     pub time_finished: Option<String>,
 }
 
+/// `WorkRequestSummary`, a row of ListWorkRequests: the SDK's model
+/// (`oci/apigateway/models/work_request_summary.py`) names the id `workRequestId` and has no
+/// `resources`, unlike `WorkRequest`.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkRequestSummary {
+    /// `CREATE_GATEWAY`, `UPDATE_DEPLOYMENT`, ...
+    pub operation_type: String,
+    /// Status.
+    pub status: WorkRequestStatus,
+    /// The work request's OCID.
+    pub work_request_id: String,
+    /// Compartment OCID.
+    pub compartment_id: String,
+    /// 0 or 100.
+    pub percent_complete: f32,
+    /// When accepted.
+    pub time_accepted: String,
+    /// When started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_started: Option<String>,
+    /// When finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_finished: Option<String>,
+}
+
+impl From<&WorkRequest> for WorkRequestSummary {
+    fn from(w: &WorkRequest) -> Self {
+        Self {
+            operation_type: w.operation_type.clone(),
+            status: w.status,
+            work_request_id: w.id.clone(),
+            compartment_id: w.compartment_id.clone(),
+            percent_complete: w.percent_complete,
+            time_accepted: w.time_accepted.clone(),
+            time_started: w.time_started.clone(),
+            time_finished: w.time_finished.clone(),
+        }
+    }
+}
+
 /// `WorkRequestError`.
 #[derive(Clone, Debug, Serialize)]
 pub struct WorkRequestError {

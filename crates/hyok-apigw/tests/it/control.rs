@@ -365,6 +365,28 @@ async fn private_gateway_gets_its_ip_and_a_deployment_reaches_the_backend() {
     let gw = lab.wait_state(&format!("/gateways/{gw_id}"), "ACTIVE").await;
     assert!(lab.service.gateway_runtime(&gw_id).is_some());
 
+    // ListWorkRequests answers `WorkRequestCollection` of the SDK's `WorkRequestSummary`, whose
+    // id is `workRequestId` (oci/apigateway/models/work_request_summary.py), no `resources`.
+    let url = format!("/workRequests?compartmentId={}&resourceId={gw_id}", lab.compartment());
+    let listed = lab.call(Method::GET, &url, None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{:?}", listed.json);
+    let row = &listed.json["items"][0];
+    let keys: std::collections::BTreeSet<&str> = row.as_object().expect("row").keys().map(String::as_str).collect();
+    let expected = [
+        "compartmentId",
+        "operationType",
+        "percentComplete",
+        "status",
+        "timeAccepted",
+        "timeFinished",
+        "timeStarted",
+        "workRequestId",
+    ];
+    assert_eq!(keys, expected.into_iter().collect(), "{row}");
+    assert_eq!((row["workRequestId"].as_str(), row["status"].as_str()), (Some(wr_id.as_str()), Some("SUCCEEDED")));
+    assert_eq!(row["percentComplete"], 100.0);
+    assert_eq!(listed.json["items"].as_array().map(Vec::len), Some(1), "{:?}", listed.json);
+
     let listed = lab.call(Method::GET, &format!("/gateways?compartmentId={}", lab.compartment()), None).await;
     assert_eq!(listed.json["items"][0]["id"], gw_id.as_str(), "{:?}", listed.json);
 

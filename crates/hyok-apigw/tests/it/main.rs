@@ -3,6 +3,7 @@
 mod control;
 mod failures;
 mod jwt;
+mod malformed;
 mod remote_plane;
 mod routes;
 mod spec_validation;

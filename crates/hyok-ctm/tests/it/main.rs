@@ -5,5 +5,6 @@ mod ca;
 mod cckm;
 mod ekm;
 mod keys;
+mod malformed;
 mod support;
 mod tokens;

@@ -147,6 +147,8 @@ pub struct Lab {
     pub events: EventLog,
     _server: Server,
     pub client: HttpClient,
+    /// The same server for hand-written requests, verified as CTM_HOST.
+    pub raw: hyok_test_support::raw::Target,
     jwt: OnceLock<String>,
 }
 
@@ -170,7 +172,8 @@ impl Lab {
         let server = serve(listener, router(ctm.clone()), Some(tls_cfg), CancellationToken::new());
         let dial = StaticDial::new().pin(CTM_HOST, 443, server.local_addr).pin(CTM_IP, 443, server.local_addr);
         let client = HttpClient::new(Arc::new(dial), tls::client_config(&ctm.ca_cert_pem()).expect("client tls"));
-        Lab { idp, ctm, events, _server: server, client, jwt: OnceLock::new() }
+        let raw = hyok_test_support::raw::Target::new(server.local_addr, CTM_HOST, &ctm.ca_cert_pem());
+        Lab { idp, ctm, events, _server: server, client, raw, jwt: OnceLock::new() }
     }
 
     /// Any request to CTM; returns status, headers and JSON body (Null when not JSON).
@@ -209,6 +212,28 @@ impl Lab {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v
+    }
+
+    /// `Bearer <admin jwt>`.
+    pub async fn bearer(&self) -> String {
+        format!("Bearer {}", self.jwt().await)
+    }
+
+    /// A request with a body sent as given (not necessarily JSON).
+    pub async fn call_bytes(
+        &self,
+        method: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, HeaderMap, Value) {
+        let mut b = http::Request::builder().method(method).uri(url).header("accept", "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let resp = self.client.send(b.body(axum::body::Body::from(body)).expect("request")).await.expect("send");
+        let v = serde_json::from_slice(resp.body()).unwrap_or(Value::Null);
+        (resp.status(), resp.headers().clone(), v)
     }
 
     async fn jwt(&self) -> String {

@@ -3,6 +3,7 @@
 mod admin;
 mod discovery;
 mod jwks;
+mod malformed;
 mod rotation;
 mod support;
 mod token;

@@ -23,6 +23,8 @@ pub struct Lab {
     pub http: HttpClient,
     pub url: String,
     pub admin: Auth,
+    /// The same server for hand-written requests.
+    pub raw: hyok_test_support::raw::Target,
 }
 
 #[derive(Clone, Debug)]
@@ -75,7 +77,8 @@ impl Lab {
         let dial = StaticDial::new().pin(&host, 443, server.local_addr);
         let http = HttpClient::new(Arc::new(dial), client_config(&leaf.ca_pem).expect("client tls"));
         let (id, secret) = domain.admin_credentials();
-        Lab { url: domain.domain_url().to_string(), domain, server, http, admin: Auth::Basic(id, secret) }
+        let raw = hyok_test_support::raw::Target::new(server.local_addr, &host, &leaf.ca_pem);
+        Lab { url: domain.domain_url().to_string(), domain, server, http, admin: Auth::Basic(id, secret), raw }
     }
 
     pub async fn request(

@@ -79,6 +79,8 @@ pub struct World {
     pub http: HttpClient,
     /// Every response body seen by [`World::send`], for the "secret never returned" check.
     pub bodies: Arc<parking_lot::Mutex<Vec<String>>>,
+    /// The regional host's loopback socket (its certificate also names 127.0.0.1).
+    pub regional_addr: std::net::SocketAddr,
     _servers: Vec<Server>,
 }
 
@@ -267,9 +269,10 @@ impl World {
             public_ca_pem: ca.cert_pem().to_string(),
         };
         let kms = KmsService::with_config(deps, KmsConfig { clock: clock.clone() }).expect("kms");
-        let leaf = ca.issue_server(&[kms.host_name().as_str()]).expect("kms cert");
+        let leaf = ca.issue_server(&[kms.host_name().as_str(), "127.0.0.1"]).expect("kms cert");
         let kms_server = serve_on(hyok_kms::router(kms.clone()), &leaf.chain_pem(), &leaf.key_pem).await;
         host.pin(&kms.host_name(), 443, kms_server.local_addr);
+        let regional_addr = kms_server.local_addr;
         servers.push(kms_server);
         World {
             host,
@@ -287,6 +290,7 @@ impl World {
             ctm_key_id,
             http,
             bodies: Default::default(),
+            regional_addr,
             _servers: servers,
         }
     }

@@ -130,6 +130,19 @@ impl Api {
         }
         Ok(out.into_iter().filter(is_live).collect())
     }
+
+    /// The resources of a list of summaries in `compartment`, each read whole from
+    /// `{collection}/{id}` (one that went away in between is left out).
+    async fn oci_full_list(&self, base: &str, collection: &str, compartment: &str) -> Fetched<Vec<Value>> {
+        let rows = self.oci_list(base, format!("{collection}?compartmentId={compartment}")).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            if let Some(full) = self.get_opt(&format!("{base}{collection}/{}", text(&row, "/id")), &Auth::Oci).await? {
+                out.push(full);
+            }
+        }
+        Ok(out.into_iter().filter(is_live).collect())
+    }
 }
 
 /// "GET url answered HTTP 500: body…"
@@ -359,12 +372,14 @@ async fn gather_kms(api: &Api, compartment: &str) -> (Fetched<Vec<Value>>, Fetch
         Ok(b) => b,
         Err(e) => return (Err(e.clone()), Err(e.clone()), Err(e)),
     };
+    // KMS lists answer summaries (no caBundle, externalKeyManagerIp or lifecycleDetails), so each
+    // private endpoint and vault listed is read whole.
     let (pes, vaults) = tokio::join!(
-        api.oci_list(&base, format!("/20180608/ekmsPrivateEndpoints?compartmentId={compartment}")),
-        api.oci_list(&base, format!("/20180608/vaults?compartmentId={compartment}")),
+        api.oci_full_list(&base, "/20180608/ekmsPrivateEndpoints", compartment),
+        api.oci_full_list(&base, "/20180608/vaults", compartment),
     );
-    // Key references live on the vault's own management endpoint; real lists give summaries, so
-    // each key is read for its externalKeyReferenceDetails.
+    // Key references live on the vault's own management endpoint; likewise each key is read for
+    // its lifecycleDetails and externalKeyReferenceDetails.
     let keys = async {
         let vaults = vaults.as_ref().map_err(Clone::clone)?;
         let Some(vault) = pick(vaults, "/displayName", "OCI_EKMS_Vault").filter(|v| state(v) == "ACTIVE") else {

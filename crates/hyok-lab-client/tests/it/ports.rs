@@ -4,7 +4,8 @@
 
 use hyok_lab_client::ports::{
     ADMIN_OFFSET, DATA_PLANE_PORT, DEFAULT_PORT_BASE, DNS_HOST_OFFSET, DNS_INTERNET_OFFSET, DNS_OFFSETS,
-    DNS_VCN_OFFSET, DYNAMIC_PUBLISHED, GATEWAY_HOST_OFFSET, SERVICE_OFFSETS, published_tcp, published_udp,
+    DNS_VCN_OFFSET, DYNAMIC_PUBLISHED, GATEWAY_HOST_OFFSET, PROXY_OFFSET, SERVICE_OFFSETS, published_tcp,
+    published_udp,
 };
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -204,8 +205,24 @@ fn the_compose_file_publishes_the_plan() {
     assert!(udp.is_empty());
     let oci: Vec<u16> = world.values().filter(|(_, _, kind)| kind == "oci-service").map(|(o, _, _)| base + o).collect();
     assert!(tcp.contains(&(base + ADMIN_OFFSET)), "the admin endpoint: {tcp:?}");
+    assert!(tcp.contains(&(base + PROXY_OFFSET)), "the region runs the host's HTTPS proxy: {tcp:?}");
     assert!(oci.iter().all(|p| tcp.contains(p)), "every OCI service {oci:?} in {tcp:?}");
     assert!(ports([DYNAMIC_PUBLISHED], base).is_subset(&tcp), "run-time endpoints in {tcp:?}");
     assert!(tcp.is_subset(&ports(published_tcp(), base)), "{tcp:?} outside the plan");
     health("oci", base + ADMIN_OFFSET);
+}
+
+#[test]
+fn the_plan_gives_every_port_one_use() {
+    let fixed = [GATEWAY_HOST_OFFSET, PROXY_OFFSET];
+    for o in fixed {
+        assert!(!SERVICE_OFFSETS.contains(&o), "{o} is a service offset");
+        assert!(!DNS_OFFSETS.contains(&o), "{o} is a DNS offset");
+        assert!(!DYNAMIC_PUBLISHED.contains(&o), "{o} is a run-time endpoint's");
+    }
+    assert_ne!(GATEWAY_HOST_OFFSET, PROXY_OFFSET);
+    let all: Vec<u16> = published_tcp().into_iter().flatten().collect();
+    let unique: Ports = all.iter().copied().collect();
+    assert_eq!(all.len(), unique.len(), "published TCP ranges overlap: {all:?}");
+    assert!(unique.contains(&PROXY_OFFSET), "a lab container publishes the proxy");
 }

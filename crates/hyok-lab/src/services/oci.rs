@@ -43,7 +43,7 @@ impl Oci {
     }
 
     /// Write the `oci` CLI config, key and env file into `<lab-dir>/oci/` for every OCI
-    /// service in lab.json, and list them in lab.json.
+    /// service in lab.json (and the host's proxy to the real names), and list them in lab.json.
     pub(super) fn write_cli_config(&self, site: &mut Site<'_>) -> Result<(), LabError> {
         let tenancy = &self.tenancy;
         let dir = site.lab_dir.join("oci");
@@ -56,8 +56,10 @@ impl Oci {
                 s.name.strip_prefix("oci-").map(|n| CliEndpoint { name: n.to_string(), url: s.url.clone() })
             })
             .collect();
+        let proxy = site.info.proxy.as_ref().map(|p| p.url.as_str());
         let files =
-            hyok_oci_rest::write_cli_config(&dir, tenancy, Some(&bundle), &endpoints).map_err(|e| svc_err("oci", e))?;
+            hyok_oci_rest::tenancy::write_cli_config_with_proxy(&dir, tenancy, Some(&bundle), &endpoints, proxy)
+                .map_err(|e| svc_err("oci", e))?;
         let rel = |p: &std::path::Path| {
             p.strip_prefix(site.lab_dir).map(|r| r.display().to_string()).unwrap_or_else(|_| p.display().to_string())
         };

@@ -20,7 +20,11 @@ pub(super) async fn start(site: &mut Site<'_>, oci: &Oci) -> Result<Certificates
     );
     site.serve_public("oci-iaas", hyok_oci::network::router(network)).await?;
     let dns = DnsApi::new(
-        DnsConfig { compartments: oci.compartments.clone(), ..Default::default() },
+        DnsConfig {
+            compartments: oci.compartments.clone(),
+            network: Some(site.host.net().clone()),
+            ..Default::default()
+        },
         site.host.dns().clone(),
         oci.verifier.clone(),
     );

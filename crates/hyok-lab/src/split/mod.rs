@@ -23,5 +23,5 @@ pub(crate) use dial::vcn_selector;
 pub use dial::{ContainerDial, vcn_of, vcn_resolver_offset};
 pub use events::container_events;
 pub use fragment::Fragment;
-pub use region::{NetDecision, RegionClient, RegionOptions, internal_token, region_resolve};
+pub use region::{NetDecision, RegionClient, RegionOptions, internal_token, parse_proxy_via, region_resolve};
 pub use role::Role;

@@ -54,6 +54,23 @@ pub struct RegionOptions {
     pub data_plane: SocketAddr,
     /// Shared secret of the internal endpoints (also the admin token).
     pub token: String,
+    /// Virtual addresses the host's proxy reaches at another address of their container
+    /// (`HYOK_PROXY_VIA=10.222.10.21=134.70.16.40`: CTM from the region's network).
+    pub proxy_via: std::collections::BTreeMap<Ipv4Addr, IpAddr>,
+}
+
+/// `virtual=real[,virtual=real…]`, as `HYOK_PROXY_VIA` gives it.
+pub fn parse_proxy_via(text: &str) -> Result<std::collections::BTreeMap<Ipv4Addr, IpAddr>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (v, r) = pair.split_once('=').ok_or_else(|| format!("{pair:?}: want virtual=real"))?;
+            let v = v.trim().parse().map_err(|e| format!("{v:?}: {e}"))?;
+            let r = r.trim().parse().map_err(|e| format!("{r:?}: {e}"))?;
+            Ok((v, r))
+        })
+        .collect()
 }
 
 /// A client of the region's internal endpoints (DNS answers, network decisions).

@@ -5,3 +5,4 @@ mod cli;
 mod compose;
 mod deployment_health;
 mod in_process;
+mod proxy;

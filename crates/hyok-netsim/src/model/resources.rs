@@ -25,6 +25,11 @@ pub struct Vcn {
     pub reaches_oracle_services: bool,
     /// Creation time.
     pub time_created: String,
+    /// OCID of its default route table, made with the VCN as in OCI. The lab routes over the
+    /// world's links, so the table itself has no rules to show.
+    pub default_route_table_id: String,
+    /// OCID of its default DHCP options, made with the VCN (the lab's resolvers answer DNS).
+    pub default_dhcp_options_id: String,
 }
 
 /// A subnet.
@@ -49,6 +54,10 @@ pub struct Subnet {
     pub dns_label: String,
     /// Creation time.
     pub time_created: String,
+    /// Its route table: the VCN's default one (OCI's default for a new subnet).
+    pub route_table_id: String,
+    /// Its DHCP options: the VCN's default ones.
+    pub dhcp_options_id: String,
     /// First address handed out by [`NetworkModel::allocate_ip`].
     #[serde(skip)]
     pub alloc_start: Option<Ipv4Addr>,

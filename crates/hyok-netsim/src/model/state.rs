@@ -91,6 +91,8 @@ impl NetworkModel {
             dns_label: dns_label.into(),
             reaches_oracle_services,
             time_created: hyok_core::rfc3339_now(),
+            default_route_table_id: hyok_core::ids::regional_ocid("routetable"),
+            default_dhcp_options_id: hyok_core::ids::regional_ocid("dhcpoptions"),
         };
         self.write().vcns.insert(vcn.id.clone(), vcn.clone());
         Ok(vcn)
@@ -218,6 +220,8 @@ impl NetworkModel {
             compartment_id: vcn.compartment_id.clone(),
             dns_label: dns_label.into(),
             time_created: hyok_core::rfc3339_now(),
+            route_table_id: vcn.default_route_table_id.clone(),
+            dhcp_options_id: vcn.default_dhcp_options_id.clone(),
             alloc_start: None,
         };
         s.subnets.insert(subnet.id.clone(), subnet.clone());

@@ -3,5 +3,6 @@
 mod buckets;
 mod http_kms;
 mod hyok;
+mod malformed;
 mod objects;
 mod support;

@@ -44,6 +44,8 @@ pub struct Lab {
     pub kms: Arc<InProcessKms>,
     pub client: HttpClient,
     pub dir: Arc<tempfile::TempDir>,
+    /// The same server for hand-written requests.
+    pub raw: hyok_test_support::raw::Target,
 }
 
 impl Lab {
@@ -83,13 +85,14 @@ impl Lab {
             ip: OS_IP,
             port: 443,
         };
-        host.host(endpoint, hyok_objectstorage::router(os.clone(), verifier), tls).await.expect("host");
+        let real = host.host(endpoint, hyok_objectstorage::router(os.clone(), verifier), tls).await.expect("host");
+        let raw = hyok_test_support::raw::Target::new(real, HOST, ca.cert_pem());
         let client = HttpClient::new(
             host.dial_from(Ipv4Addr::new(10, 0, 0, 2)),
             hyok_core::tls::client_config(ca.cert_pem()).expect("client tls"),
         )
         .with_max_response(64 * 1024 * 1024);
-        Self { _host: host, tenancy, kms, client, dir }
+        Self { _host: host, tenancy, kms, client, dir, raw }
     }
 
     pub fn url(path: &str) -> String {

@@ -45,6 +45,14 @@ pub struct DnsConfig {
     /// Time for lifecycle transitions and retry tokens (tests pass a manual clock).
     #[serde(skip)]
     pub clock: Clock,
+    /// Region key of this regional endpoint (`FRA`): with [`DnsConfig::network`] set, the API
+    /// shows only the resolvers of this region's VCNs, as OCI's regional DNS API does. Empty
+    /// shows every resolver.
+    pub region_key: String,
+    /// The network model that says which region a resolver's VCN is in; without it every
+    /// resolver is shown.
+    #[serde(skip)]
+    pub network: Option<hyok_netsim::NetworkModel>,
 }
 
 impl Default for DnsConfig {
@@ -55,6 +63,8 @@ impl Default for DnsConfig {
             max_body_bytes: 256 * 1024,
             self_host: HOST.into(),
             clock: Clock::system(),
+            region_key: "FRA".into(),
+            network: None,
         }
     }
 }
@@ -137,6 +147,18 @@ pub(super) fn display_name_ok(name: &str) -> OciResult<()> {
 }
 
 impl DnsApi {
+    /// Whether this regional API shows `resolver`: its VCN is in the API's region (when the
+    /// config gives a network model and a region key).
+    pub(super) fn in_region(&self, resolver: &ResolverInfo) -> bool {
+        let key = &self.inner.config.region_key;
+        match &self.inner.config.network {
+            Some(net) if !key.is_empty() => {
+                net.vcn(&resolver.attached_vcn_id).is_some_and(|v| v.region.eq_ignore_ascii_case(key))
+            }
+            _ => true,
+        }
+    }
+
     /// The API over `dns`, requiring signatures verified by `verifier`.
     pub fn new(config: DnsConfig, dns: DnsModel, verifier: Arc<SignatureVerifier>) -> Self {
         Self {

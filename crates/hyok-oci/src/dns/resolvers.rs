@@ -14,9 +14,11 @@ use serde_json::Value;
 
 impl DnsApi {
     fn find_resolver(&self, id: &str) -> OciResult<ResolverInfo> {
+        // Another region's resolver is as unknown here as in OCI's regional API.
         self.inner
             .dns
             .resolver(id)
+            .filter(|r| self.in_region(r))
             .ok_or_else(|| OciError::not_found(format!("resolver {id} not found or not authorized")))
     }
 

@@ -389,7 +389,8 @@ async fn replace_records_h(
 }
 
 async fn list_resolvers_h(State(api): State<DnsApi>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let rows = api.inner.dns.resolvers().iter().map(|r| api.resolver_resource(r)).collect();
+    let rows =
+        api.inner.dns.resolvers().iter().filter(|r| api.in_region(r)).map(|r| api.resolver_resource(r)).collect();
     ListFilter::of(&api, &q)?.named_page(&q, rows, ResolverResource::summary)
 }
 

@@ -324,8 +324,24 @@ async fn attaching_the_hub_view_to_the_spoke_resolver_changes_live_dns() {
     let c = &w.tenancy.compartment_id;
     let r = w.dns(Method::GET, &format!("/resolvers?compartmentId={c}&scope=PRIVATE"), None).await;
     let list = r.json.as_array().expect("array");
-    assert_eq!(list.len(), 2);
+    // Only this region's resolvers: the AMS VCN's, which FRA Networking does not know, is not
+    // listed nor found (OCI's DNS API is regional).
+    let mut vcns: Vec<&str> = list.iter().filter_map(|x| x["attachedVcnId"].as_str()).collect();
+    vcns.sort_unstable();
+    let mut fra = vec![w.hub_vcn.as_str(), w.spoke_vcn.as_str()];
+    fra.sort_unstable();
+    assert_eq!(vcns, fra, "{list:?}");
     assert!(list.iter().all(|x| x.get("attachedViews").is_none()), "ResolverSummary");
+    for r in list {
+        let vcn = r["attachedVcnId"].as_str().expect("vcn");
+        assert_eq!(w.iaas(Method::GET, &format!("/vcns/{vcn}"), None).await.status, StatusCode::OK, "{vcn}");
+    }
+    w.dns(Method::GET, &format!("/resolvers/{}", w.ams_resolver), None).await.assert_error(
+        StatusCode::NOT_FOUND,
+        "NotAuthorizedOrNotFound",
+        "not found",
+    );
+    assert!(w.dns_api.model().resolver(&w.ams_resolver).is_some(), "it exists, in another region");
 
     // Refusals name the item.
     let unknown =

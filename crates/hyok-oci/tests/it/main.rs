@@ -4,6 +4,7 @@ mod certificates;
 mod cli;
 mod conventions;
 mod dns_api;
+mod malformed;
 mod network;
 mod pki;
 mod signing;

@@ -37,6 +37,8 @@ pub struct World {
     pub spoke_list: String,
     pub hub_resolver: String,
     pub spoke_resolver: String,
+    /// The AMS VCN's resolver: another region's, which the FRA DNS API does not show.
+    pub ams_resolver: String,
     pub hub_view: String,
     /// The DNS API's clock: manual, except for the official CLI, which waits in real time.
     pub clock: Clock,
@@ -87,6 +89,7 @@ impl World {
         let dnsm = DnsModel::new();
         let hub_resolver = dnsm.create_resolver(&hub.id, &hub.display_name, &c);
         let spoke_resolver = dnsm.create_resolver(&spoke.id, &spoke.display_name, &c);
+        let ams_resolver = dnsm.create_resolver(&ams.id, &ams.display_name, &c);
         let hub_view = dnsm.create_view("fra-hub-private-view", &c, false);
         let zone = dnsm.create_zone("oci-thales.lab", &hub_view.id, &c).expect("zone");
         dnsm.patch_records(
@@ -111,7 +114,8 @@ impl World {
             dnsm.clone(),
             verifier.clone(),
         );
-        let dns_config = DnsConfig { compartments, clock: clock.clone(), ..Default::default() };
+        let dns_config =
+            DnsConfig { compartments, clock: clock.clone(), network: Some(net.clone()), ..Default::default() };
         let dns_api = DnsApi::new(dns_config, dnsm.clone(), verifier);
 
         let ca = LabCa::generate("HYOK Lab Test Web Root").expect("ca");
@@ -147,6 +151,7 @@ impl World {
             spoke_list: spoke_list.id,
             hub_resolver: hub_resolver.id,
             spoke_resolver: spoke_resolver.id,
+            ams_resolver: ams_resolver.id,
             hub_view: hub_view.id,
             clock,
         }
@@ -216,6 +221,12 @@ async fn vcns_subnets_and_security_lists_are_listed_and_read() {
     assert_eq!(spoke["vcnDomainName"], "spokea.oraclevcn.com");
     assert_eq!(spoke["compartmentId"], c.as_str());
     assert!(spoke["timeCreated"].as_str().expect("time").ends_with('Z'));
+    // The SDK's `Vcn` has a default route table and DHCP options, made with the VCN.
+    let (rt, dhcp) = (spoke["defaultRouteTableId"].as_str().expect("rt"), spoke["defaultDhcpOptionsId"].as_str());
+    assert!(rt.starts_with("ocid1.routetable.") && hyok_core::ids::is_ocid(rt), "{rt}");
+    assert!(dhcp.is_some_and(|d| d.starts_with("ocid1.dhcpoptions.")), "{dhcp:?}");
+    let hub = vcns.iter().find(|v| v["id"] == w.hub_vcn.as_str()).expect("hub listed");
+    assert_ne!(hub["defaultRouteTableId"], spoke["defaultRouteTableId"], "one route table per VCN");
 
     let r = w.iaas(Method::GET, &format!("/vcns?compartmentId={c}&displayName=fra-hub-vcn"), None).await;
     assert_eq!(items(&r).len(), 1);
@@ -255,8 +266,24 @@ async fn vcns_subnets_and_security_lists_are_listed_and_read() {
     assert_eq!(s["virtualRouterIp"], "172.16.1.1");
     assert_eq!(s["subnetDomainName"], "spokeapriv.spokea.oraclevcn.com");
     assert_eq!(s["lifecycleState"], "AVAILABLE");
+    // Required in the SDK's `Subnet`: the route table (the VCN's default) and the router's MAC.
+    assert_eq!(s["routeTableId"], spoke["defaultRouteTableId"]);
+    assert_eq!(s["dhcpOptionsId"], spoke["defaultDhcpOptionsId"]);
+    let mac = s["virtualRouterMac"].as_str().expect("mac");
+    assert!(mac.starts_with("00:00:17:") && mac.len() == 17, "{mac}");
     let r = w.iaas(Method::GET, &format!("/subnets/{}", w.spoke_subnet), None).await;
     assert_eq!(r.json["displayName"], "fra-spoke-a-private-subnet");
+    assert_eq!((&r.json["routeTableId"], &r.json["virtualRouterMac"]), (&s["routeTableId"], &s["virtualRouterMac"]));
+    // The ids are stable, and reading the tables they name says why the lab does not serve them.
+    let again = w.iaas(Method::GET, &format!("/vcns/{}", w.spoke_vcn), None).await;
+    assert_eq!(again.json["defaultRouteTableId"], spoke["defaultRouteTableId"]);
+    for path in [format!("/routeTables/{rt}"), format!("/dhcps/{}", dhcp.unwrap_or_default())] {
+        w.iaas(Method::GET, &path, None).await.assert_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "is not modelled by the lab",
+        );
+    }
     let r = w.iaas(Method::GET, &format!("/subnets?compartmentId={c}"), None).await;
     assert_eq!(items(&r).len(), 2, "hub and spoke subnets, not AMS");
 

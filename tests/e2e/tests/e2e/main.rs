@@ -2,8 +2,10 @@
 
 mod block_under_load;
 mod compose;
+mod conformance;
 mod container;
 mod host_tools;
+mod proxy;
 mod python_sdk;
 mod scenarios;
 mod support;
