@@ -9,7 +9,7 @@ lab *args:
 
 # Run every test that needs no Docker engine (the README's test command).
 test:
-    cargo test --workspace
+    scripts/test
 
 # Format, lint and test, as CI does.
 ci:

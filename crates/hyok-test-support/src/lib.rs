@@ -4,6 +4,7 @@ pub mod oci;
 pub mod oci_cli;
 pub mod raw;
 pub mod scim;
+pub mod skip;
 
 use std::{future::Future, sync::Once, time::Duration};
 

@@ -24,9 +24,7 @@ pub fn find_cli() -> Option<PathBuf> {
 pub fn cli_or_skip() -> Option<PathBuf> {
     let cli = find_cli();
     if cli.is_none() {
-        eprintln!(
-            "SKIPPED: the oci CLI is not installed (python3 -m venv /work/venv-oci && /work/venv-oci/bin/pip install oci-cli)"
-        );
+        crate::skip::missing_tool("the oci CLI is not installed (pip install oci-cli, or OCI_CLI=/path/to/oci)");
     }
     cli
 }

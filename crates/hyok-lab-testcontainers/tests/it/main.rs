@@ -7,7 +7,9 @@ fn enabled() -> bool {
     if std::env::var("HYOK_DOCKER_TESTS").as_deref() == Ok("1") {
         return true;
     }
-    eprintln!("SKIPPED: container suite (set HYOK_DOCKER_TESTS=1 with a Docker engine and the hyok-lab:dev image)");
+    hyok_test_support::skip::not_selected(
+        "testcontainers suite (set HYOK_DOCKER_TESTS=1 with a Docker engine and the hyok-lab:dev image)",
+    );
     false
 }
 

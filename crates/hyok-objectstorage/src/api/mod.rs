@@ -64,7 +64,8 @@ fn is_object_path(path: &str) -> bool {
     let mut it = path.splitn(7, '/');
     matches!(
         (it.next(), it.next(), it.next(), it.next(), it.next(), it.next(), it.next()),
-        (Some(""), Some("n"), Some(ns), Some("b"), Some(b), Some("o"), Some(o)) if !ns.is_empty() && !b.is_empty() && !o.is_empty()
+        // `o`: PutObject; `u`: UploadPart, whose body the SDK does not sign either.
+        (Some(""), Some("n"), Some(ns), Some("b"), Some(b), Some("o" | "u"), Some(o)) if !ns.is_empty() && !b.is_empty() && !o.is_empty()
     )
 }
 
@@ -76,6 +77,7 @@ mod tests {
     fn object_paths_are_recognised() {
         assert!(is_object_path("/n/ns/b/bucket/o/a/b/c.txt"));
         assert!(is_object_path("/n/ns/b/bucket/o/x"));
+        assert!(is_object_path("/n/ns/b/bucket/u/x"), "an upload part, body unsigned as PutObject's");
         assert!(!is_object_path("/n/ns/b/bucket/o"));
         assert!(!is_object_path("/n/ns/b/bucket/o/"));
         assert!(!is_object_path("/n/ns/b/bucket"));

@@ -253,6 +253,8 @@ impl DnsApi {
             version: z.serial.to_string(),
             lifecycle_state: self.state(&z.id),
             is_protected: false,
+            resolution_mode: "STATIC",
+            dnssec_state: "DISABLED",
             time_created: oci_time_from(&z.time_created),
             nameservers: Vec::new(),
             external_masters: Vec::new(),

@@ -68,6 +68,10 @@ pub struct ZoneResource {
     pub lifecycle_state: LifecycleState,
     /// Private zones the API creates are not protected.
     pub is_protected: bool,
+    /// `STATIC`: a private zone answers from its own records.
+    pub resolution_mode: &'static str,
+    /// `DISABLED`: the lab signs nothing (DNSSEC is for global zones).
+    pub dnssec_state: &'static str,
     /// Created.
     pub time_created: String,
     /// Empty for private zones (resolved by VCN resolvers, not delegated).

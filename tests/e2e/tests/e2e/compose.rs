@@ -47,7 +47,9 @@ impl Drop for Topology<'_> {
 #[tokio::test]
 async fn the_compose_topology_runs_the_tutorial_one_service_each() {
     if std::env::var("HYOK_DOCKER_TESTS").as_deref() != Ok("1") {
-        eprintln!("SKIPPED: compose topology (HYOK_DOCKER_TESTS=1 with a Docker engine and the {IMAGE} image)");
+        hyok_test_support::skip::not_selected(&format!(
+            "compose topology (HYOK_DOCKER_TESTS=1 with a Docker engine and the {IMAGE} image)"
+        ));
         return;
     }
     let tmp = tempfile::Builder::new().prefix("hyok-compose-").tempdir().expect("lab dir");

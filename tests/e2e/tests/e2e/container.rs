@@ -37,9 +37,9 @@ fn publish(offsets: &std::ops::RangeInclusive<u16>, proto: &str) -> String {
 #[tokio::test]
 async fn the_image_becomes_healthy_and_runs_the_tutorial() {
     if std::env::var("HYOK_DOCKER_TESTS").as_deref() != Ok("1") {
-        eprintln!(
-            "SKIPPED: container suite (HYOK_DOCKER_TESTS=1 with a Docker engine and the {IMAGE} image from docker/build.sh)"
-        );
+        hyok_test_support::skip::not_selected(&format!(
+            "container suite (HYOK_DOCKER_TESTS=1 with a Docker engine and the {IMAGE} image from docker/build.sh)"
+        ));
         return;
     }
     docker(&["info", "--format", "{{.ServerVersion}}"]).expect("a Docker engine must answer for the container suite");

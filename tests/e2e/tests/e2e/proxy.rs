@@ -12,8 +12,9 @@ fn oci_cli() -> Option<PathBuf> {
     let home = std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache/hyok-lab/venv-oci/bin/oci"));
     let found = hyok_test_support::oci_cli::find_cli().or_else(|| home.ok().filter(|p| p.exists()));
     if found.is_none() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true: the oci CLI must be installed for proxy.rs");
-        eprintln!("SKIPPED: the oci CLI is not installed (pip install oci-cli, or OCI_CLI=/path/to/oci)");
+        hyok_test_support::skip::missing_tool(
+            "the oci CLI is not installed (pip install oci-cli, or OCI_CLI=/path/to/oci)",
+        );
     }
     found
 }

@@ -26,8 +26,8 @@ fn python_with_sdk() -> Option<PathBuf> {
 #[tokio::test]
 async fn ciphertrust_sdk_authenticates_and_lists_keys() {
     let Some(python) = python_with_sdk() else {
-        eprintln!(
-            "SKIPPED: no Python with ciphertrust-sdk (CI installs it: pip install ciphertrust-sdk python-dateutil)"
+        hyok_test_support::skip::missing_tool(
+            "no Python with ciphertrust-sdk (CI installs it: pip install ciphertrust-sdk python-dateutil)",
         );
         return;
     };

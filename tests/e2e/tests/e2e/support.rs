@@ -33,7 +33,9 @@ pub fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
     match std::process::Command::new(name).args(args).output() {
         Ok(o) => Some(o),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("SKIPPED: `{name}` is not installed on this machine (CI installs it)");
+            hyok_test_support::skip::missing_tool(&format!(
+                "`{name}` is not installed on this machine (CI installs it)"
+            ));
             None
         }
         Err(e) => panic!("cannot run {name}: {e}"),

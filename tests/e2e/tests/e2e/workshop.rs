@@ -7,7 +7,8 @@
 //! test command) builds it, because `hyok-lab` has integration tests of its own; alone,
 //! run `cargo build -p hyok-lab` before `cargo test -p hyok-e2e`. `HYOK_LAB_BIN` overrides where
 //! it is looked for. The CLI is `$OCI_CLI`, else `/work/venv-oci/bin/oci`, else `oci` on `PATH`;
-//! without it (or without bash, python3, curl or dig) the test prints `SKIPPED: …` and passes.
+//! without it (or without bash, python3, curl or dig) the test is skipped (`scripts/test` lists it),
+//! and fails under `CI=true`.
 
 use crate::support::TestLab;
 use std::{
@@ -118,12 +119,14 @@ fn the_guide_has_a_section_with_commands_for_every_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_of_the_workshop_guide_works_against_the_lab() {
     let Some(oci) = oci_cli() else {
-        eprintln!("SKIPPED: the `oci` CLI is not installed (set OCI_CLI; CI installs it from PyPI)");
+        hyok_test_support::skip::missing_tool("the `oci` CLI is not installed (set OCI_CLI; CI installs it from PyPI)");
         return;
     };
     for tool in ["bash", "python3", "curl", "dig"] {
         if on_path(tool).is_none() {
-            eprintln!("SKIPPED: `{tool}` is not installed on this machine (CI installs it)");
+            hyok_test_support::skip::missing_tool(&format!(
+                "`{tool}` is not installed on this machine (CI installs it)"
+            ));
             return;
         }
     }
