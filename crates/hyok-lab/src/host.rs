@@ -124,7 +124,7 @@ impl LabHost {
     }
 
     /// The DNS model.
-    pub(crate) fn dns(&self) -> &DnsModel {
+    pub fn dns(&self) -> &DnsModel {
         &self.dns
     }
 

@@ -28,6 +28,20 @@ async fn ask(proxy: SocketAddr, head: &[u8]) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// CONNECT to `target` and return the proxy's answer head, leaving any tunnel to drop.
+async fn connect_head(proxy: SocketAddr, target: &str) -> String {
+    let mut s = TcpStream::connect(proxy).await.expect("connect to the proxy");
+    s.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(10), s.read_u8()).await {
+            Ok(Ok(b)) => head.push(b),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 /// A listener that counts the connections it accepts.
 async fn counting_listener() -> (SocketAddr, Arc<AtomicUsize>) {
     let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -88,6 +102,17 @@ async fn the_labs_names_tunnel_with_tls_under_the_real_name_and_nothing_else_con
     let out = String::from_utf8_lossy(&out);
     assert!(out.starts_with("HTTP/1.1 401"), "KMS refuses the unsigned call in its own words: {out}");
     assert!(out.contains("opc-request-id"), "{out}");
+
+    // A name only the lab's DNS knows tunnels when it points at a lab socket (here KMS's
+    // address), and is refused when it points anywhere else.
+    let kms_ip = info.service("oci-kms").expect("KMS in lab.json").virtual_ip;
+    let dns = lab.host.dns();
+    dns.add_internet_record("hyok-lab.test", "alias.hyok-lab.test", kms_ip).expect("record");
+    dns.add_internet_record("hyok-lab.test", "stray.hyok-lab.test", "192.0.2.1".parse().expect("ip")).expect("record");
+    let answer = connect_head(proxy, "alias.hyok-lab.test:443").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "a lab DNS name of a lab socket tunnels: {answer}");
+    let answer = connect_head(proxy, "stray.hyok-lab.test:443").await;
+    assert!(answer.starts_with("HTTP/1.1 403"), "a lab DNS name of no lab socket is refused: {answer}");
 
     // A public name, another port of a lab name, a loopback socket that does listen: refused,
     // named, and never connected to.
