@@ -87,6 +87,11 @@ pub async fn drive(
             (lat, errors)
         }));
     }
+    collect(name.to_string(), tasks, duration).await
+}
+
+/// Wait for the clients' `(latencies in µs, errors)` and sum them up as one figure.
+async fn collect(name: String, tasks: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>, duration: Duration) -> Figures {
     let started = Instant::now();
     let mut all = Vec::new();
     let mut errors = 0;
@@ -99,7 +104,7 @@ pub async fn drive(
     let secs = started.elapsed().as_secs_f64().max(duration.as_secs_f64());
     all.sort_unstable();
     Figures {
-        name: name.to_string(),
+        name,
         ops: all.len() as u64,
         errors,
         ops_per_sec: all.len() as f64 / secs,
@@ -263,25 +268,7 @@ async fn drive_route(
             (lat, errors)
         }));
     }
-    let started = Instant::now();
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        if let Ok((l, e)) = t.await {
-            all.extend(l);
-            errors += e;
-        }
-    }
-    let secs = started.elapsed().as_secs_f64().max(duration.as_secs_f64());
-    all.sort_unstable();
-    Figures {
-        name,
-        ops: all.len() as u64,
-        errors,
-        ops_per_sec: all.len() as f64 / secs,
-        p50_ms: percentile(&all, 0.50),
-        p99_ms: percentile(&all, 0.99),
-    }
+    collect(name, tasks, duration).await
 }
 
 /// OCI encrypt on one provisioned lab, straight to the crypto endpoint's socket (as with
