@@ -146,7 +146,8 @@ async fn create_key(
         display_name,
         key_shape: shape,
         time_created: oci_now(),
-        current_key_version: None,
+        // The SDK's Key requires it even while CREATING: the version gets this id once linked.
+        current_key_version: Some(prefixed_ocid("keyversion", &ctx.svc.region, &prefix)),
         lifecycle_state: KeyState::Creating,
         lifecycle_details: None,
         protection_mode: "EXTERNAL",
@@ -204,7 +205,10 @@ async fn link_key(ctx: VaultCtx, key_id: String, external_key_id: String, prefix
     match outcome {
         Ok(version) => {
             let details = ExternalKeyReferenceDetails { external_key_id, external_key_version_id: version };
-            let v = new_version(&ctx, &prefix, rec, KeyState::Enabled, Some(details.clone()));
+            let mut v = new_version(&ctx, &prefix, rec, KeyState::Enabled, Some(details.clone()));
+            if let Some(id) = rec.key.current_key_version.clone() {
+                v.id = id;
+            }
             rec.key.current_key_version = Some(v.id.clone());
             rec.key.external_key_reference_details = Some(details);
             rec.key.lifecycle_state = KeyState::Enabled;
