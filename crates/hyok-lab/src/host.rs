@@ -305,18 +305,27 @@ fn name_key(host: &str) -> String {
 impl crate::proxy::Routes for LabHost {
     fn route(&self, host: &str, port: u16) -> Option<SocketAddr> {
         let registered = self.state().names.get(&(name_key(host), port)).copied();
-        // Else a name of the lab's private DNS (e.g. `oci-api-gw.oci-thales.lab`, added in Task 2),
-        // as the host resolver sees it; it is routed only if it points at a lab socket.
-        let ip = match registered {
-            Some(ip) => ip,
-            None => self.dns.resolve(hyok_dns::model::HOST_RESOLVER, host, "A").ok()?.first_ipv4()?,
-        };
+        let ip = registered.or_else(|| self.private_dns_ip(host, port))?;
         // Only registered endpoints (or, in a region, another container's own address).
         let real = self.book.lookup(ip, port)?.real;
         Some(match self.proxy_via.get(&ip) {
             Some(via) => SocketAddr::new(*via, real.port()),
             None => real,
         })
+    }
+}
+
+impl LabHost {
+    /// A name of the lab's private DNS (e.g. `oci-api-gw.oci-thales.lab`) that a resolver
+    /// answers with the address of a lab socket. Every resolver is asked, in a fixed order: views
+    /// differ per VCN, and the first view holding a zone answers even without the record.
+    fn private_dns_ip(&self, host: &str, port: u16) -> Option<Ipv4Addr> {
+        let mut resolvers: Vec<String> = self.dns.resolvers().into_iter().map(|r| r.id).collect();
+        resolvers.sort();
+        std::iter::once(hyok_dns::model::HOST_RESOLVER.to_string())
+            .chain(resolvers)
+            .filter_map(|r| self.dns.resolve(&r, host, "A").ok()?.first_ipv4())
+            .find(|ip| self.book.lookup(*ip, port).is_some())
     }
 }
 
