@@ -90,6 +90,30 @@ pub async fn drive(
     collect(name.to_string(), tasks, duration).await
 }
 
+/// Signed encrypt requests on `key` at `endpoint`, one per worker up to eight. Signatures stay
+/// valid for five minutes, so each worker reuses one: the load generator then does not spend the
+/// CPU on RSA that the lab needs.
+fn signed_encrypts(
+    runner: &scenario::Runner,
+    endpoint: &str,
+    key: &str,
+    concurrency: usize,
+) -> Result<Vec<http::Request<Bytes>>, String> {
+    let body = serde_json::json!({"keyId": key, "plaintext": "SFlPSyBMYWIgYmVuY2htYXJrIHBheWxvYWQ="}).to_string();
+    let (k, id) = runner.signer().ok_or("no OCI signing key")?;
+    (0..concurrency.min(8))
+        .map(|_| {
+            let mut req = http::Request::post(format!("{endpoint}/20180608/encrypt"))
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(Bytes::from(body.clone()))
+                .map_err(|e| e.to_string())?;
+            hyok_oci_rest::sign_request(&mut req, k, id).map_err(|e| e.to_string())?;
+            Ok(req)
+        })
+        .collect()
+}
+
 /// Wait for the clients' `(latencies in µs, errors)` and sum them up as one figure.
 async fn collect(name: String, tasks: Vec<tokio::task::JoinHandle<(Vec<u64>, u64)>>, duration: Duration) -> Figures {
     let started = Instant::now();
@@ -146,20 +170,7 @@ pub async fn chain(
             .to_string();
         let info = hyok_lab_client::LabInfo::load(&dir).map_err(|e| e.to_string())?;
         let client = info.host_client()?;
-        // Signatures stay valid for five minutes, so each worker reuses one signed request:
-        // the load generator then does not spend the CPU on RSA that the lab needs.
-        let body = serde_json::json!({"keyId": key, "plaintext": "SFlPSyBMYWIgYmVuY2htYXJrIHBheWxvYWQ="}).to_string();
-        let mut reqs = Vec::new();
-        for _ in 0..concurrency.min(8) {
-            let mut req = http::Request::post(format!("{crypto}/20180608/encrypt"))
-                .header("content-type", "application/json")
-                .header("accept", "application/json")
-                .body(Bytes::from(body.clone()))
-                .map_err(|e| e.to_string())?;
-            let (k, id) = runner.signer().ok_or("no OCI signing key")?;
-            hyok_oci_rest::sign_request(&mut req, k, id).map_err(|e| e.to_string())?;
-            reqs.push(req);
-        }
+        let reqs = signed_encrypts(&runner, &crypto, &key, concurrency)?;
         // Warm up pools and token caches.
         let _ = drive("warm-up", client.clone(), reqs.clone(), concurrency, Duration::from_millis(300)).await;
         Ok(drive(label, client, reqs, concurrency, duration).await)
@@ -299,21 +310,7 @@ pub async fn proxy_vs_direct(concurrency: usize, duration: Duration) -> Result<V
             hyok_core::tls::client_config(&info.ca_bundle_pem().map_err(|e| e.to_string())?)
                 .map_err(|e| e.to_string())?,
         );
-        let body = serde_json::json!({"keyId": key, "plaintext": "SFlPSyBMYWIgYmVuY2htYXJrIHBheWxvYWQ="}).to_string();
-        let signed = |authority: &str| -> Result<Vec<http::Request<Bytes>>, String> {
-            let mut reqs = Vec::new();
-            for _ in 0..concurrency.min(8) {
-                let mut req = http::Request::post(format!("https://{authority}/20180608/encrypt"))
-                    .header("content-type", "application/json")
-                    .header("accept", "application/json")
-                    .body(Bytes::from(body.clone()))
-                    .map_err(|e| e.to_string())?;
-                let (k, id) = runner.signer().ok_or("no OCI signing key")?;
-                hyok_oci_rest::sign_request(&mut req, k, id).map_err(|e| e.to_string())?;
-                reqs.push(req);
-            }
-            Ok(reqs)
-        };
+        let signed = |authority: &str| signed_encrypts(&runner, &format!("https://{authority}"), &key, concurrency);
         let direct = (Route::Direct(socket), socket.ip().to_string());
         let (direct_reqs, proxy_reqs) = (signed(&socket.to_string())?, signed(&host)?);
         let via_proxy = (Route::Proxy(proxy), host.clone());

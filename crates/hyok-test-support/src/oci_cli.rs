@@ -1,23 +1,23 @@
-//! The official `oci` CLI, when installed (`OCI_CLI=/path/to/oci`, or /work/venv-oci/bin/oci,
-//! or `oci` on PATH), running the scripts in `tests/oci-cli/` against a lab.
+//! The official `oci` CLI, when installed (`OCI_CLI=/path/to/oci`, the venv `.ci/run` makes in
+//! `~/.cache/hyok-lab/venv-oci`, /work/venv-oci, or `oci` on PATH), running the scripts in
+//! `tests/oci-cli/` against a lab.
 
 use std::{
     path::{Path, PathBuf},
-    process::Command,
     time::Duration,
 };
 
 /// Where the `oci` CLI is, if anywhere.
 pub fn find_cli() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("OCI_CLI") {
-        return Some(PathBuf::from(p));
-    }
-    let venv = PathBuf::from("/work/venv-oci/bin/oci");
-    if venv.exists() {
-        return Some(venv);
-    }
-    let ok = Command::new("oci").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
-    ok.then(|| PathBuf::from("oci"))
+    let home_venv = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/hyok-lab/venv-oci/bin/oci"));
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::var_os("OCI_CLI")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(home_venv)
+        .chain([PathBuf::from("/work/venv-oci/bin/oci")])
+        .chain(std::env::split_paths(&path).map(|d| d.join("oci")))
+        .find(|p| p.is_file())
 }
 
 /// [`find_cli`], saying on stderr that the test is skipped when there is none.

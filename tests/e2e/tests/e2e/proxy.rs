@@ -4,20 +4,7 @@
 //! name; a name the lab does not serve refused.
 
 use crate::support::{TestLab, tool};
-use std::path::{Path, PathBuf};
-
-/// The `oci` CLI: hyok_test_support's lookup, then the workshop venv. Missing: `None` after
-/// saying SKIPPED, except under `CI=true`, where nothing may be skipped silently.
-fn oci_cli() -> Option<PathBuf> {
-    let home = std::env::var("HOME").map(|h| PathBuf::from(h).join(".cache/hyok-lab/venv-oci/bin/oci"));
-    let found = hyok_test_support::oci_cli::find_cli().or_else(|| home.ok().filter(|p| p.exists()));
-    if found.is_none() {
-        hyok_test_support::skip::missing_tool(
-            "the oci CLI is not installed (pip install oci-cli, or OCI_CLI=/path/to/oci)",
-        );
-    }
-    found
-}
+use std::path::Path;
 
 /// Run `oci ARGS` with nothing but the lab's env file: `source oci/env; oci ARGS`.
 fn oci(cli: &Path, dir: &Path, args: &str) -> serde_json::Value {
@@ -47,7 +34,7 @@ fn text<'a>(v: &'a serde_json::Value, path: &str) -> &'a str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_oci_cli_reaches_every_real_name_through_the_proxy() {
-    let Some(cli) = oci_cli() else { return };
+    let Some(cli) = hyok_test_support::oci_cli::cli_or_skip() else { return };
     let t = TestLab::start().await;
     let scenario = hyok_lab_client::scenario::load("oci-hyok-api-gateway").expect("scenario");
     let mut runner = hyok_lab_client::scenario::Runner::new(&t.dir).expect("runner");

@@ -6,7 +6,7 @@
 //! The `hyok-lab` binary must be built first. `cargo test --workspace` (the README's and CI's
 //! test command) builds it, because `hyok-lab` has integration tests of its own; alone,
 //! run `cargo build -p hyok-lab` before `cargo test -p hyok-e2e`. `HYOK_LAB_BIN` overrides where
-//! it is looked for. The CLI is `$OCI_CLI`, else `/work/venv-oci/bin/oci`, else `oci` on `PATH`;
+//! it is looked for. The CLI is found by `hyok_test_support::oci_cli::find_cli` (`$OCI_CLI`, CI's venv, `PATH`);
 //! without it (or without bash, python3, curl or dig) the test is skipped (`scripts/test` lists it),
 //! and fails under `CI=true`.
 
@@ -74,17 +74,6 @@ fn on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
 }
 
-fn oci_cli() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("OCI_CLI").map(PathBuf::from).filter(|p| p.is_file()) {
-        return Some(p);
-    }
-    let venv = PathBuf::from("/work/venv-oci/bin/oci");
-    if venv.is_file() {
-        return Some(venv);
-    }
-    on_path("oci")
-}
-
 /// `target/<profile>/hyok-lab`, next to this test's `target/<profile>/deps/e2e-…`.
 fn hyok_lab_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("HYOK_LAB_BIN") {
@@ -118,10 +107,7 @@ fn the_guide_has_a_section_with_commands_for_every_task() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_of_the_workshop_guide_works_against_the_lab() {
-    let Some(oci) = oci_cli() else {
-        hyok_test_support::skip::missing_tool("the `oci` CLI is not installed (set OCI_CLI; CI installs it from PyPI)");
-        return;
-    };
+    let Some(oci) = hyok_test_support::oci_cli::cli_or_skip() else { return };
     for tool in ["bash", "python3", "curl", "dig"] {
         if on_path(tool).is_none() {
             hyok_test_support::skip::missing_tool(&format!(
