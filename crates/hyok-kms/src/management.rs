@@ -251,7 +251,7 @@ async fn get_key(State(ctx): State<VaultCtx>, OciPath(key): OciPath<String>) -> 
 }
 
 async fn list_keys(State(ctx): State<VaultCtx>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = q.compartment()?;
+    let compartment = q.list.compartment()?;
     let mut items: Vec<Key> = ctx
         .svc
         .keys

@@ -150,12 +150,12 @@ async fn get_pe(State(svc): State<Arc<KmsService>>, OciPath(id): OciPath<String>
 }
 
 async fn list_pes(State(svc): State<Arc<KmsService>>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = q.compartment()?;
+    let compartment = q.list.compartment()?;
     let mut items: Vec<PrivateEndpoint> = svc
         .pes
         .read()
         .values()
-        .filter(|p| p.compartment_id == compartment && q.wants_state(p.lifecycle_state.as_str()))
+        .filter(|p| p.compartment_id == compartment && q.list.wants_state(p.lifecycle_state.as_str()))
         .cloned()
         .collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));
@@ -479,13 +479,13 @@ async fn get_vault(State(svc): State<Arc<KmsService>>, OciPath(id): OciPath<Stri
 }
 
 async fn list_vaults(State(svc): State<Arc<KmsService>>, OciQuery(q): OciQuery<ListQuery>) -> OciResult<OciResponse> {
-    let compartment = q.compartment()?;
+    let compartment = q.list.compartment()?;
     let mut items: Vec<Vault> = svc
         .vaults
         .read()
         .values()
         .map(|r| &r.vault)
-        .filter(|v| v.compartment_id == compartment && q.wants_state(v.lifecycle_state.as_str()))
+        .filter(|v| v.compartment_id == compartment && q.list.wants_state(v.lifecycle_state.as_str()))
         .cloned()
         .collect();
     items.sort_by(|a, b| a.id.cmp(&b.id));

@@ -25,16 +25,6 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    /// The compartment listed (required, as in OCI).
-    pub(crate) fn compartment(&self) -> OciResult<&str> {
-        self.list.compartment()
-    }
-
-    /// Whether a resource in `state` passes the `lifecycleState` filter.
-    pub(crate) fn wants_state(&self, state: &str) -> bool {
-        self.list.wants_state(state)
-    }
-
     /// Sort by `key` (display name, time created) as OCI does — newest first unless `sortBy`
     /// (`TIMECREATED`, `DISPLAYNAME`) or `sortOrder` say otherwise, rows equal in the key in
     /// the order given — then page and answer a bare array of `view(row)`, as the SDK's
